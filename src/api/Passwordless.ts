@@ -1,0 +1,178 @@
+import { Schema } from "effect"
+import { HttpApiEndpoint, HttpApiGroup } from "effect/http-api"
+import { AuthRequestId, AuthType, Channel, Template, UserId } from "../domain/Ids.ts"
+import {
+  AlreadyUsed,
+  ChannelDisabled,
+  CodeExpired,
+  CodeInvalid,
+  DeliveryFailed,
+  InvalidEmail,
+  InvalidPhone,
+  NotFound,
+  OriginMismatch,
+  RateLimited,
+  RedirectNotAllowed,
+  ResendTooSoon,
+  ServiceUnavailable,
+  TooManyAttempts,
+  ValidationFailed
+} from "./Errors.ts"
+import { ApiKeyAuth, RequiredScope } from "./Security.ts"
+import { Session, User } from "./Shapes.ts"
+
+const noControl = Schema.isPattern(/^[^\u0000-\u001f\u007f]*$/, { message: "must not contain control characters (CR, LF…)" })
+/** A string that can reach an email header: no CR/LF or other control characters (ASVS 1.3.11). */
+const HeaderSafe = (max: number) => Schema.String.check(noControl, Schema.isMaxLength(max))
+const Text = (max: number) => Schema.String.check(Schema.isMaxLength(max))
+const Seconds = (min: number, max: number) => Schema.Int.check(Schema.isBetween({ minimum: min, maximum: max }))
+
+export const EmailContent = Schema.Struct({
+  subject: Schema.optionalKey(HeaderSafe(200)),
+  senderName: Schema.optionalKey(HeaderSafe(100)),
+  primaryColor: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^#[0-9a-fA-F]{6}$/))),
+  logoUrl: Schema.optionalKey(Text(2048)),
+  headerText: Schema.optionalKey(Text(500)),
+  bodyText: Schema.optionalKey(Text(2000)),
+  linkText: Schema.optionalKey(Text(100)),
+  footerText: Schema.optionalKey(Text(1000))
+})
+
+export const Approval = Schema.Struct({
+  transactionId: HeaderSafe(128),
+  summary: HeaderSafe(512)
+})
+export type Approval = typeof Approval.Type
+
+export const ClientInfo = Schema.Struct({
+  ipAddress: Schema.optionalKey(Text(64)),
+  userAgent: Schema.optionalKey(Text(512))
+})
+
+const Metadata = Schema.Record(Schema.String, Schema.Json).check(
+  Schema.makeFilter((m) => JSON.stringify(m).length <= 4096 || "must be at most 4 KiB of JSON")
+)
+
+export const SendRequest = Schema.Struct({
+  channel: Schema.optionalKey(Channel),
+  email: Schema.optionalKey(Text(320)),
+  phone: Schema.optionalKey(Text(32)),
+  type: Schema.optionalKey(AuthType),
+  expiresIn: Schema.optionalKey(Seconds(60, 3600)),
+  codeLength: Schema.optionalKey(Schema.Literals([4, 6, 8])),
+  redirectUrl: Schema.optionalKey(Text(2048)),
+  codeChallenge: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^[A-Za-z0-9_-]{43,128}$/))),
+  codeChallengeMethod: Schema.optionalKey(Schema.Literal("S256")),
+  state: Schema.optionalKey(Text(512)),
+  template: Schema.optionalKey(Template),
+  locale: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/))),
+  templateVariables: Schema.optionalKey(
+    Schema.Record(Schema.String.check(Schema.isPattern(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/)), Text(1000)).check(
+      Schema.isMaxProperties(30)
+    )
+  ),
+  emailContent: Schema.optionalKey(EmailContent),
+  smsMessage: Schema.optionalKey(Text(1600)),
+  approval: Schema.optionalKey(Approval),
+  metadata: Schema.optionalKey(Metadata),
+  client: Schema.optionalKey(ClientInfo),
+  deliver: Schema.optionalKey(Schema.Literals(["async", "sync"]))
+})
+export type SendRequest = typeof SendRequest.Type
+
+export const SendResponse = Schema.Struct({
+  authRequestId: AuthRequestId,
+  channel: Channel,
+  type: AuthType,
+  expiresAt: Schema.Int,
+  expiresIn: Schema.Int,
+  delivery: Schema.Literals(["queued", "sent"]),
+  code: Schema.optionalKey(Schema.String),
+  linkToken: Schema.optionalKey(Schema.String)
+})
+export type SendResponse = typeof SendResponse.Type
+
+export const ResendRequest = Schema.Struct({ authRequestId: AuthRequestId })
+
+export const VerifyRequest = Schema.Struct({
+  authRequestId: Schema.optionalKey(AuthRequestId),
+  email: Schema.optionalKey(Text(320)),
+  phone: Schema.optionalKey(Text(32)),
+  code: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^[0-9]{4,8}$/))),
+  linkToken: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^[A-Za-z0-9_-]{20,128}$/))),
+  codeVerifier: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^[A-Za-z0-9._~-]{43,128}$/))),
+  client: Schema.optionalKey(ClientInfo)
+})
+export type VerifyRequest = typeof VerifyRequest.Type
+
+export const AuthRequestSummary = Schema.Struct({
+  id: AuthRequestId,
+  channel: Channel,
+  type: AuthType,
+  state: Schema.NullOr(Schema.String),
+  template: Template,
+  metadata: Schema.NullOr(Schema.Record(Schema.String, Schema.Json)),
+  approval: Schema.NullOr(Approval)
+})
+
+export const VerifyResponse = Schema.Struct({
+  user: User,
+  isNewUser: Schema.Boolean,
+  session: Session,
+  idToken: Schema.String,
+  authRequest: AuthRequestSummary
+})
+export type VerifyResponse = typeof VerifyResponse.Type
+
+export const AuthRequestStatus = Schema.Struct({
+  id: AuthRequestId,
+  channel: Channel,
+  type: AuthType,
+  status: Schema.Literals(["pending", "verified", "expired", "locked"]),
+  attempts: Schema.Int,
+  maxAttempts: Schema.Int,
+  expiresAt: Schema.Int,
+  resends: Schema.Int,
+  userId: Schema.NullOr(UserId),
+  delivery: Schema.Struct({
+    status: Schema.Literals(["queued", "sending", "sent", "failed", "skipped"]),
+    provider: Schema.NullOr(Schema.String),
+    attempts: Schema.Int,
+    lastError: Schema.NullOr(Schema.String)
+  })
+})
+export type AuthRequestStatus = typeof AuthRequestStatus.Type
+
+const VerifyErrors = [
+  ValidationFailed, InvalidEmail, NotFound, CodeInvalid, CodeExpired, AlreadyUsed, TooManyAttempts, OriginMismatch,
+  ServiceUnavailable
+] as const
+
+export class PasswordlessApi extends HttpApiGroup.make("passwordless")
+  .add(
+    HttpApiEndpoint.post("send", "/v1/passwordless/send", {
+      payload: SendRequest,
+      success: SendResponse.pipe(Schema.annotate({ httpApiStatus: 202 })),
+      error: [
+        ValidationFailed, InvalidEmail, InvalidPhone, RedirectNotAllowed, ChannelDisabled, RateLimited,
+        DeliveryFailed, ServiceUnavailable
+      ]
+    }).annotate(RequiredScope, "passwordless:send"),
+    HttpApiEndpoint.post("resend", "/v1/passwordless/resend", {
+      payload: ResendRequest,
+      success: SendResponse.pipe(Schema.annotate({ httpApiStatus: 202 })),
+      error: [NotFound, ResendTooSoon, CodeExpired, AlreadyUsed, TooManyAttempts, RateLimited, DeliveryFailed,
+        ServiceUnavailable]
+    }).annotate(RequiredScope, "passwordless:send"),
+    HttpApiEndpoint.post("verify", "/v1/passwordless/verify", {
+      payload: VerifyRequest,
+      success: VerifyResponse,
+      error: VerifyErrors
+    }).annotate(RequiredScope, "passwordless:verify"),
+    HttpApiEndpoint.get("status", "/v1/passwordless/:authRequestId", {
+      params: { authRequestId: AuthRequestId },
+      success: AuthRequestStatus,
+      error: [NotFound, ServiceUnavailable]
+    }).annotate(RequiredScope, "passwordless:send")
+  )
+  .middleware(ApiKeyAuth) {}

@@ -1,0 +1,80 @@
+import { Schema } from "effect"
+import { AuthType } from "./Ids.ts"
+
+const Int = (minimum: number, maximum: number) => Schema.Int.check(Schema.isBetween({ minimum, maximum }))
+
+/**
+ * A tenant's policies. Stored as jsonb on the tenant; every field has a safe default, so an empty
+ * document is a valid tenant. Unknown keys are rejected when settings are written (SECURITY.md "Input").
+ */
+export const TenantSettings = Schema.Struct({
+  appName: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(100))),
+  channels: Schema.optionalKey(Schema.Struct({
+    email: Schema.optionalKey(Schema.Boolean),
+    sms: Schema.optionalKey(Schema.Boolean)
+  })),
+  emailTypes: Schema.optionalKey(Schema.Array(AuthType)),
+  defaultType: Schema.optionalKey(AuthType),
+  otpTtlSeconds: Schema.optionalKey(Int(60, 900)),
+  linkTtlSeconds: Schema.optionalKey(Int(60, 3600)),
+  maxAttempts: Schema.optionalKey(Int(1, 10)),
+  maxFailuresPerIdentifier: Schema.optionalKey(Int(1, 100)),
+  identifierLockSeconds: Schema.optionalKey(Int(60, 86400)),
+  resendCooldownSeconds: Schema.optionalKey(Int(0, 3600)),
+  maxResends: Schema.optionalKey(Int(0, 20)),
+  sameOriginLinks: Schema.optionalKey(Schema.Boolean),
+  linkMode: Schema.optionalKey(Schema.Literals(["direct", "hosted"])),
+  redirectAllowlist: Schema.optionalKey(Schema.Array(Schema.String.check(Schema.isMaxLength(2048)))),
+  accessTokenTtlSeconds: Schema.optionalKey(Int(60, 86400)),
+  refreshTokenTtlSeconds: Schema.optionalKey(Int(3600, 365 * 86400)),
+  senderName: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(100))),
+  replyTo: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(254)))
+})
+export type TenantSettings = typeof TenantSettings.Type
+
+/** Settings with every default applied: what the services read. */
+export interface Policy {
+  readonly appName: string
+  readonly emailEnabled: boolean
+  readonly smsEnabled: boolean
+  readonly emailTypes: ReadonlyArray<AuthType>
+  readonly defaultType: AuthType
+  readonly otpTtlSeconds: number
+  readonly linkTtlSeconds: number
+  readonly maxAttempts: number
+  readonly maxFailuresPerIdentifier: number
+  readonly identifierLockSeconds: number
+  readonly resendCooldownSeconds: number
+  readonly maxResends: number
+  readonly sameOriginLinks: boolean
+  readonly linkMode: "direct" | "hosted"
+  readonly redirectAllowlist: ReadonlyArray<string>
+  readonly accessTokenTtlSeconds: number
+  readonly refreshTokenTtlSeconds: number
+  readonly senderName: string | null
+  readonly replyTo: string | null
+}
+
+export const policyOf = (s: TenantSettings, tenantName: string): Policy => ({
+  appName: s.appName ?? tenantName,
+  emailEnabled: s.channels?.email ?? true,
+  smsEnabled: s.channels?.sms ?? true,
+  emailTypes: s.emailTypes ?? ["OTP", "LINK", "LINK_OTP"],
+  defaultType: s.defaultType ?? "OTP",
+  otpTtlSeconds: s.otpTtlSeconds ?? 300,
+  linkTtlSeconds: s.linkTtlSeconds ?? 900,
+  // SECURITY.md: a per-request cap of 5 and a per-identifier cap of 20 consecutive failures.
+  maxAttempts: s.maxAttempts ?? 5,
+  maxFailuresPerIdentifier: s.maxFailuresPerIdentifier ?? 20,
+  identifierLockSeconds: s.identifierLockSeconds ?? 900,
+  resendCooldownSeconds: s.resendCooldownSeconds ?? 30,
+  maxResends: s.maxResends ?? 5,
+  sameOriginLinks: s.sameOriginLinks ?? false,
+  // Hosted link pages arrive with a later issue; until then links go straight to the redirect URL.
+  linkMode: s.linkMode ?? "direct",
+  redirectAllowlist: s.redirectAllowlist ?? [],
+  accessTokenTtlSeconds: s.accessTokenTtlSeconds ?? 3600,
+  refreshTokenTtlSeconds: s.refreshTokenTtlSeconds ?? 30 * 86400,
+  senderName: s.senderName ?? null,
+  replyTo: s.replyTo ?? null
+})

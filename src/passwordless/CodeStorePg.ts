@@ -1,0 +1,144 @@
+import { PgClient } from "@effect/sql-pg"
+import { Effect, Layer } from "effect"
+import type { SqlError } from "effect/sql/SqlError"
+import { ServiceUnavailable } from "../api/Errors.ts"
+import type { AuthRequestRow, Key } from "./CodeStore.ts"
+import { CodeStore, ConsumeResult, ResendResult } from "./CodeStore.ts"
+import { blocked } from "./Rules.ts"
+
+export const unavailable = <A, R>(effect: Effect.Effect<A, SqlError, R>) =>
+  Effect.catchTag(effect, "SqlError", (error) =>
+    Effect.logError("database error", error).pipe(Effect.andThen(Effect.fail(new ServiceUnavailable({ retryAfter: 1 })))))
+
+const COLUMNS = "tenant_id, id, mode, channel, type, identifier, email, phone, code_hash, link_hash, code_challenge, " +
+  "redirect_url, state, template, locale, metadata, approval, client_ip, user_agent, attempts, max_attempts, resends, " +
+  "last_sent_at, created_at, expires_at, verified_at, user_id"
+
+export const make = Effect.gen(function* () {
+  const sql = yield* PgClient.PgClient
+  const cols = sql.unsafe(COLUMNS)
+  const rowOf = (r: unknown) => r as AuthRequestRow // rows are written only by this store, with these columns
+
+  const lockedUntil = (key: Key, identifier: string) =>
+    sql<{ lockedUntil: Date | null }>`SELECT locked_until FROM identifier_failures
+      WHERE tenant_id = ${key.tenantId} AND mode = ${key.mode} AND identifier = ${identifier}`.pipe(
+      Effect.map((rows) => rows[0]?.lockedUntil ?? null)
+    )
+
+  const get = (key: Key, id: string) =>
+    sql`SELECT ${cols} FROM auth_requests WHERE tenant_id = ${key.tenantId} AND id = ${id} AND mode = ${key.mode}`.pipe(
+      Effect.map((rows) => rows[0] === undefined ? undefined : rowOf(rows[0]))
+    )
+
+  /** Explains, after the fact, why the one-statement consume changed nothing. Never decides anything. */
+  const explain = Effect.fnUntraced(function* (key: Key, id: string | null, linkHash: Uint8Array | null, now: Date) {
+    const rows = id !== null
+      ? yield* sql`SELECT ${cols} FROM auth_requests WHERE tenant_id = ${key.tenantId} AND id = ${id} AND mode = ${key.mode}`
+      : yield* sql`SELECT ${cols} FROM auth_requests WHERE tenant_id = ${key.tenantId} AND link_hash = ${linkHash} AND mode = ${key.mode}`
+    if (rows[0] === undefined) {
+      if (id !== null && linkHash !== null) {
+        const other = yield* sql`SELECT id FROM auth_requests WHERE tenant_id = ${key.tenantId} AND link_hash = ${linkHash}`
+        if (other.length > 0) return ConsumeResult.OriginMismatch()
+      }
+      return ConsumeResult.NotFound()
+    }
+    const row = rowOf(rows[0])
+    return blocked(row, now, yield* lockedUntil(key, row.identifier)) ?? ConsumeResult.NotFound()
+  })
+
+  return CodeStore.of({
+    insert: (row) =>
+      unavailable(sql`INSERT INTO auth_requests ${sql.insert({
+        ...row,
+        metadata: row.metadata === null ? null : sql.json(row.metadata),
+        approval: row.approval === null ? null : sql.json(row.approval)
+      })}`.pipe(Effect.asVoid)),
+
+    get: (key, id) => unavailable(get(key, id)),
+
+    latestFor: (key, identifier) =>
+      unavailable(sql`SELECT ${cols} FROM auth_requests
+        WHERE tenant_id = ${key.tenantId} AND mode = ${key.mode} AND identifier = ${identifier} AND verified_at IS NULL
+        ORDER BY created_at DESC LIMIT 1`.pipe(Effect.map((rows) => rows[0] === undefined ? undefined : rowOf(rows[0])))),
+
+    /**
+     * Single use and the attempt cap are decided by this one UPDATE: the row lock serialises concurrent
+     * verifies of one request on any number of processes, `verified_at IS NULL` lets at most one win, and
+     * `attempts < max_attempts` in the WHERE clause means attempts can never pass the cap. Hashes are
+     * compared in SQL; they are HMAC/SHA-256 outputs, so timing reveals nothing about the code itself.
+     */
+    consume: (key, target, now) =>
+      unavailable(Effect.gen(function* () {
+        const { proof } = target
+        const matches = proof._tag === "Code"
+          ? sql`code_hash = ${proof.hash}`
+          : sql`link_hash = ${proof.hash} AND (code_challenge IS NULL OR code_challenge = ${proof.challenge})`
+        const which = target.id !== null
+          ? sql`id = ${target.id}${proof._tag === "Link" ? sql` AND link_hash = ${proof.hash}` : sql``}`
+          : sql`link_hash = ${proof._tag === "Link" ? proof.hash : null}`
+        const rows = yield* sql`
+          UPDATE auth_requests a SET
+            attempts = a.attempts + 1,
+            verified_at = CASE WHEN ${matches} THEN ${now}::timestamptz ELSE NULL END
+          WHERE a.tenant_id = ${key.tenantId} AND a.mode = ${key.mode} AND ${which}
+            AND a.verified_at IS NULL AND a.expires_at > ${now} AND a.attempts < a.max_attempts
+            AND NOT EXISTS (SELECT 1 FROM identifier_failures f
+              WHERE f.tenant_id = a.tenant_id AND f.mode = a.mode AND f.identifier = a.identifier AND f.locked_until > ${now})
+          RETURNING ${cols}`
+        if (rows[0] === undefined) {
+          return yield* explain(key, target.id, proof._tag === "Link" ? proof.hash : null, now)
+        }
+        const row = rowOf(rows[0])
+        return row.verifiedAt !== null
+          ? ConsumeResult.Verified({ request: row })
+          : ConsumeResult.Invalid({ attemptsRemaining: row.maxAttempts - row.attempts, identifier: row.identifier })
+      })),
+
+    /** One upsert: consecutive failures across every request of the identifier (a resend never resets them). */
+    recordFailure: (key, identifier, policy, now) =>
+      unavailable(sql`
+        INSERT INTO identifier_failures (tenant_id, mode, identifier, failures, locked_until, updated_at)
+        VALUES (${key.tenantId}, ${key.mode}, ${identifier}, 1, NULL, ${now})
+        ON CONFLICT (tenant_id, mode, identifier) DO UPDATE SET
+          failures = CASE WHEN identifier_failures.failures + 1 >= ${policy.maxFailures} THEN 0
+                          ELSE identifier_failures.failures + 1 END,
+          locked_until = CASE WHEN identifier_failures.failures + 1 >= ${policy.maxFailures}
+                              THEN ${new Date(now.getTime() + policy.lockMs)}::timestamptz
+                              ELSE identifier_failures.locked_until END,
+          updated_at = ${now}`.pipe(Effect.asVoid)),
+
+    resetFailures: (key, identifier, now) =>
+      unavailable(sql`UPDATE identifier_failures SET failures = 0, updated_at = ${now}
+        WHERE tenant_id = ${key.tenantId} AND mode = ${key.mode} AND identifier = ${identifier} AND failures > 0`.pipe(
+        Effect.asVoid
+      )),
+
+    resend: (key, id, update, now) =>
+      unavailable(Effect.gen(function* () {
+        const rows = yield* sql`
+          UPDATE auth_requests a SET
+            code_hash = COALESCE(${update.codeHash}::bytea, a.code_hash),
+            link_hash = COALESCE(${update.linkHash}::bytea, a.link_hash),
+            resends = a.resends + 1,
+            last_sent_at = ${now}
+          WHERE a.tenant_id = ${key.tenantId} AND a.id = ${id} AND a.mode = ${key.mode}
+            AND a.verified_at IS NULL AND a.expires_at > ${now} AND a.attempts < a.max_attempts
+            AND a.last_sent_at <= ${new Date(now.getTime() - update.cooldownMs)} AND a.resends < ${update.maxResends}
+            AND NOT EXISTS (SELECT 1 FROM identifier_failures f
+              WHERE f.tenant_id = a.tenant_id AND f.mode = a.mode AND f.identifier = a.identifier AND f.locked_until > ${now})
+          RETURNING ${cols}`
+        if (rows[0] !== undefined) return ResendResult.Resent({ request: rowOf(rows[0]) })
+        const current = yield* get(key, id)
+        if (current === undefined) return ResendResult.NotFound()
+        const reason = blocked(current, now, yield* lockedUntil(key, current.identifier))
+        if (reason?._tag === "AlreadyUsed") return ResendResult.AlreadyUsed()
+        if (reason?._tag === "Expired") return ResendResult.Expired()
+        if (reason?._tag === "Locked") return ResendResult.Locked({ retryAfterMs: reason.retryAfterMs })
+        const wait = current.lastSentAt.getTime() + update.cooldownMs - now.getTime()
+        if (wait > 0) return ResendResult.TooSoon({ retryAfterMs: wait })
+        return ResendResult.TooMany()
+      }))
+  })
+})
+
+export const layer = Layer.effect(CodeStore)(make)

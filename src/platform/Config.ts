@@ -1,0 +1,49 @@
+import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
+
+/** Sesame's process configuration: the one place that reads the environment (DESIGN.md "Configuration"). */
+export class AppConfig extends Context.Service<AppConfig, {
+  readonly port: number
+  readonly publicUrl: string
+  readonly databaseUrl: Option.Option<Redacted.Redacted<string>>
+  readonly dataDir: string
+  readonly secret: Option.Option<Redacted.Redacted<string>>
+  readonly smtpUrl: Option.Option<Redacted.Redacted<string>>
+  readonly smtpFrom: string
+  readonly production: boolean
+  readonly workerPollMs: number
+  readonly deliveryRetryBaseMs: number
+  readonly logFormat: "pretty" | "json"
+}>()("sesame/AppConfig") {}
+
+export const config = Config.all({
+  port: Config.Port("PORT").pipe(Config.withDefault(8787)),
+  publicUrl: Config.option(Config.String("PUBLIC_URL")),
+  databaseUrl: Config.option(Config.Redacted("DATABASE_URL")),
+  dataDir: Config.String("SESAME_DATA_DIR").pipe(Config.withDefault("./.sesame")),
+  secret: Config.option(Config.Redacted("SESAME_SECRET")),
+  smtpUrl: Config.option(Config.Redacted("SMTP_URL")),
+  smtpFrom: Config.String("SMTP_FROM").pipe(Config.withDefault("Sesame <no-reply@sesame.localhost>")),
+  nodeEnv: Config.String("NODE_ENV").pipe(Config.withDefault("development")),
+  workerPollMs: Config.Int("DELIVERY_POLL_MS").pipe(Config.withDefault(1000)),
+  deliveryRetryBaseMs: Config.Int("DELIVERY_RETRY_BASE_MS").pipe(Config.withDefault(2000)),
+  logFormat: Config.Literals(["pretty", "json"], "LOG_FORMAT").pipe(Config.withDefault("pretty" as const))
+})
+
+export const layer = Layer.effect(AppConfig)(
+  Effect.gen(function* () {
+    const c = yield* config
+    return {
+      port: c.port,
+      publicUrl: Option.getOrElse(c.publicUrl, () => `http://localhost:${c.port}`).replace(/\/+$/, ""),
+      databaseUrl: c.databaseUrl,
+      dataDir: c.dataDir,
+      secret: c.secret,
+      smtpUrl: c.smtpUrl,
+      smtpFrom: c.smtpFrom,
+      production: c.nodeEnv === "production",
+      workerPollMs: c.workerPollMs,
+      deliveryRetryBaseMs: c.deliveryRetryBaseMs,
+      logFormat: c.logFormat
+    }
+  })
+)

@@ -1,0 +1,49 @@
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, randomInt, timingSafeEqual } from "node:crypto"
+
+const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+/** `prefix_` + 22 base62 chars drawn from the CSPRNG (~131 bits). */
+export const randomId = (prefix: string): string => {
+  const bytes = randomBytes(22)
+  let out = prefix + "_"
+  for (const b of bytes) out += BASE62[b % 62]
+  return out
+}
+
+/** A decimal one-time code from the CSPRNG, leading zeros kept (NIST SP 800-63B-4 §3.1.3.2; ASVS 6.5.3). */
+export const randomCode = (length: number): string => {
+  let out = ""
+  for (let i = 0; i < length; i++) out += String(randomInt(0, 10))
+  return out
+}
+
+/** A 256-bit secret, base64url (link tokens, refresh tokens, API keys). */
+export const randomToken = (bytes = 32): string => randomBytes(bytes).toString("base64url")
+
+export const sha256 = (value: string): Buffer => createHash("sha256").update(value, "utf8").digest()
+
+export const sha256Base64Url = (value: string): string => createHash("sha256").update(value, "ascii").digest("base64url")
+
+export const hmacSha256 = (key: Uint8Array, value: string): Buffer => createHmac("sha256", key).update(value, "utf8").digest()
+
+export const constantTimeEqual = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && timingSafeEqual(a, b)
+
+export const deriveKey = (master: Uint8Array, purpose: string): Buffer =>
+  Buffer.from(hkdfSync("sha256", master, Buffer.alloc(0), `sesame/${purpose}`, 32))
+
+/** AES-256-GCM: 12-byte random nonce ‖ ciphertext ‖ 16-byte tag. `aad` binds the ciphertext to its row. */
+export const encrypt = (key: Uint8Array, plaintext: string, aad: string): Buffer => {
+  const iv = randomBytes(12)
+  const cipher = createCipheriv("aes-256-gcm", key, iv)
+  cipher.setAAD(Buffer.from(aad, "utf8"))
+  const body = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()])
+  return Buffer.concat([iv, body, cipher.getAuthTag()])
+}
+
+export const decrypt = (key: Uint8Array, data: Uint8Array, aad: string): string => {
+  const buf = Buffer.from(data)
+  const decipher = createDecipheriv("aes-256-gcm", key, buf.subarray(0, 12))
+  decipher.setAAD(Buffer.from(aad, "utf8"))
+  decipher.setAuthTag(buf.subarray(buf.length - 16))
+  return Buffer.concat([decipher.update(buf.subarray(12, buf.length - 16)), decipher.final()]).toString("utf8")
+}
