@@ -1,6 +1,6 @@
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup } from "effect/http-api"
-import { AuthRequestId, AuthType, Channel, Template, UserId } from "../domain/Ids.ts"
+import { AuthRequestId, AuthType, Channel, Template } from "../domain/Ids.ts"
 import {
   AlreadyUsed,
   ChannelDisabled,
@@ -133,7 +133,6 @@ export const AuthRequestStatus = Schema.Struct({
   maxAttempts: Schema.Int,
   expiresAt: Schema.Int,
   resends: Schema.Int,
-  userId: Schema.NullOr(UserId),
   delivery: Schema.Struct({
     status: Schema.Literals(["queued", "sending", "sent", "failed", "skipped"]),
     provider: Schema.NullOr(Schema.String),

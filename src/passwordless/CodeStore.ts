@@ -1,7 +1,9 @@
 import { Context, Data, type Effect } from "effect"
-import type { Approval } from "../api/Passwordless.ts"
+import type { Approval, SendRequest } from "../api/Passwordless.ts"
 import type { ServiceUnavailable } from "../api/Errors.ts"
 import type { AuthRequestId, AuthType, Channel, Mode, Template, TenantId, UserId } from "../domain/Ids.ts"
+
+export type RenderOptions = Pick<SendRequest, "emailContent" | "templateVariables">
 
 export interface AuthRequestRow {
   readonly tenantId: TenantId
@@ -14,6 +16,7 @@ export interface AuthRequestRow {
   readonly email: string | null
   readonly phone: string | null
   readonly codeHash: Uint8Array | null
+  readonly codeLength: number
   readonly linkHash: Uint8Array | null
   readonly codeChallenge: string | null
   readonly redirectUrl: string | null
@@ -22,6 +25,8 @@ export interface AuthRequestRow {
   readonly locale: string | null
   readonly metadata: { readonly [k: string]: unknown } | null
   readonly approval: Approval | null
+  /** What the message was rendered from, so a resend can render it again. */
+  readonly renderOptions: RenderOptions | null
   readonly clientIp: string | null
   readonly userAgent: string | null
   readonly attempts: number

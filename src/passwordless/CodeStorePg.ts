@@ -1,17 +1,22 @@
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Layer } from "effect"
-import type { SqlError } from "effect/sql/SqlError"
+import { isSqlError, type SqlError } from "effect/sql/SqlError"
 import { ServiceUnavailable } from "../api/Errors.ts"
 import type { AuthRequestRow, Key } from "./CodeStore.ts"
 import { CodeStore, ConsumeResult, ResendResult } from "./CodeStore.ts"
 import { blocked } from "./Rules.ts"
 
-export const unavailable = <A, R>(effect: Effect.Effect<A, SqlError, R>) =>
-  Effect.catchTag(effect, "SqlError", (error) =>
-    Effect.logError("database error", error).pipe(Effect.andThen(Effect.fail(new ServiceUnavailable({ retryAfter: 1 })))))
+/** Infrastructure failure → the declared 503 (with Retry-After); the cause goes to the log, never the caller. */
+export const unavailable = <A, E, R>(
+  effect: Effect.Effect<A, E | SqlError, R>
+): Effect.Effect<A, Exclude<E, SqlError> | ServiceUnavailable, R> =>
+  Effect.catch(effect, (error): Effect.Effect<never, Exclude<E, SqlError> | ServiceUnavailable> =>
+    isSqlError(error)
+      ? Effect.logError("database error", error).pipe(Effect.andThen(Effect.fail(new ServiceUnavailable({ retryAfter: 1 }))))
+      : Effect.fail(error as Exclude<E, SqlError>))
 
-const COLUMNS = "tenant_id, id, mode, channel, type, identifier, email, phone, code_hash, link_hash, code_challenge, " +
-  "redirect_url, state, template, locale, metadata, approval, client_ip, user_agent, attempts, max_attempts, resends, " +
+const COLUMNS = "tenant_id, id, mode, channel, type, identifier, email, phone, code_hash, code_length, link_hash, code_challenge, " +
+  "redirect_url, state, template, locale, metadata, approval, render_options, client_ip, user_agent, attempts, max_attempts, resends, " +
   "last_sent_at, created_at, expires_at, verified_at, user_id"
 
 export const make = Effect.gen(function* () {
@@ -51,7 +56,8 @@ export const make = Effect.gen(function* () {
       unavailable(sql`INSERT INTO auth_requests ${sql.insert({
         ...row,
         metadata: row.metadata === null ? null : sql.json(row.metadata),
-        approval: row.approval === null ? null : sql.json(row.approval)
+        approval: row.approval === null ? null : sql.json(row.approval),
+        renderOptions: row.renderOptions === null ? null : sql.json(row.renderOptions)
       })}`.pipe(Effect.asVoid)),
 
     get: (key, id) => unavailable(get(key, id)),

@@ -129,6 +129,7 @@ const makeBridge = (db: PGlite) => {
       buffer = Buffer.concat([buffer, chunk])
       while (buffer.length >= 5) {
         const length = started ? 1 + buffer.readInt32BE(1) : buffer.readInt32BE(0)
+        if (length < (started ? 5 : 8)) return void fail(new Error("PGlite bridge: malformed message"))
         if (buffer.length < length) return
         const message = buffer.subarray(0, length)
         buffer = buffer.subarray(length)

@@ -1,0 +1,96 @@
+import { ByteSize, Cause, Context, Effect, Layer, SchemaIssue } from "effect"
+import type { unhandled } from "effect/Types"
+import { HttpServerRequest } from "effect/http"
+import { HttpIncomingMessage } from "effect/http"
+import { HttpApiError } from "effect/http-api"
+import {
+  ApiKeyMissing,
+  Internal,
+  PayloadTooLarge,
+  ScopeMissing,
+  UnsupportedMediaType,
+  ValidationFailed
+} from "../api/Errors.ts"
+import { ApiKeyAuth, CurrentKey, RequestGuard, RequiredScope } from "../api/Security.ts"
+import { ApiKeys } from "../keys/ApiKeys.ts"
+
+export const MAX_BODY_BYTES = 64 * 1024
+
+const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
+
+const pathOf = (segments: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }>) =>
+  segments.map((s) => String(typeof s === "object" ? s.key : s)).join(".")
+
+const validationFailed = (error: HttpApiError.HttpApiSchemaError) => {
+  const first = formatIssues(error.cause.issue).issues[0]
+  const field = first?.path !== undefined && first.path.length > 0 ? pathOf(first.path) : undefined
+  const message = first === undefined
+    ? "The request is not valid."
+    : field === undefined ? first.message : `${field}: ${first.message}`
+  return new ValidationFailed(field === undefined ? { message } : { message, field })
+}
+
+const hasBody = (method: string) => method === "POST" || method === "PUT" || method === "PATCH"
+
+export const RequestGuardLive = Layer.succeed(RequestGuard)((httpEffect) =>
+  Effect.gen(function* () {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    if (hasBody(request.method)) {
+      const length = Number(request.headers["content-length"] ?? "0")
+      if (length > MAX_BODY_BYTES) return yield* new PayloadTooLarge({})
+      const type = request.headers["content-type"]
+      if (length > 0 && (type === undefined || !/^application\/(.+\+)?json\s*(;|$)/i.test(type))) {
+        return yield* new UnsupportedMediaType({})
+      }
+    }
+    return yield* httpEffect.pipe(
+      Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(MAX_BODY_BYTES)),
+      Effect.catch((error): Effect.Effect<never, unhandled | ValidationFailed | Internal> => {
+        if (!HttpApiError.HttpApiSchemaError.is(error)) return Effect.fail(error)
+        return error.kind === "Body" || error.kind === "ResponseHeaders"
+          ? Effect.logError("response encoding failed", error).pipe(Effect.andThen(Effect.fail(new Internal({}))))
+          : Effect.fail(validationFailed(error))
+      }),
+      // A defect is a bug: log it with its cause, answer a bare INTERNAL (no stack, no SQL).
+      Effect.catchDefect((defect) =>
+        Effect.logError("defect", Cause.die(defect)).pipe(Effect.andThen(Effect.fail(new Internal({})))))
+    )
+  })
+)
+
+const credentialOf = (request: HttpServerRequest.HttpServerRequest): string | undefined => {
+  const auth = request.headers["authorization"]
+  if (auth !== undefined) {
+    const match = /^Bearer\s+(.+)$/i.exec(auth.trim())
+    if (match?.[1] !== undefined) return match[1]
+  }
+  const header = request.headers["x-api-key"]
+  return header === undefined || header === "" ? undefined : header.trim()
+}
+
+export const ApiKeyAuthLive = Layer.effect(ApiKeyAuth)(
+  Effect.gen(function* () {
+    const keys = yield* ApiKeys
+    const authenticate = <E, R>(httpEffect: Effect.Effect<any, E, R>, endpoint: { readonly annotations: Context.Context<never> }) =>
+      Effect.gen(function* () {
+        const request = yield* HttpServerRequest.HttpServerRequest
+        const secret = credentialOf(request)
+        if (secret === undefined) return yield* new ApiKeyMissing({})
+        const key = yield* keys.authenticate(secret)
+        const scope = Context.get(endpoint.annotations, RequiredScope)
+        if (scope !== undefined && !key.scopes.includes(scope)) return yield* new ScopeMissing({ scope })
+        return yield* Effect.provideService(httpEffect, CurrentKey, {
+          keyId: key.id,
+          tenantId: key.tenantId,
+          mode: key.mode,
+          scopes: key.scopes
+        })
+      })
+    // Both schemes resolve the same way (Bearer first, then x-api-key), so whichever the framework
+    // tries first decides, and a bad Bearer key is never masked by a missing x-api-key.
+    return ApiKeyAuth.of({
+      bearer: (httpEffect, { endpoint }) => authenticate(httpEffect, endpoint),
+      apiKey: (httpEffect, { endpoint }) => authenticate(httpEffect, endpoint)
+    })
+  })
+)

@@ -1,0 +1,263 @@
+import { Clock, Context, Effect, Layer, Match } from "effect"
+import {
+  AlreadyUsed, ChannelDisabled, CodeExpired, CodeInvalid, type DeliveryFailed, InvalidEmail, NotFound, OriginMismatch,
+  RedirectNotAllowed, ResendTooSoon, type ServiceUnavailable, TooManyAttempts, ValidationFailed
+} from "../api/Errors.ts"
+import type { AuthRequestStatus, SendRequest, SendResponse, VerifyRequest, VerifyResponse } from "../api/Passwordless.ts"
+import type { CurrentKey } from "../api/Security.ts"
+import type { AuthRequestId, AuthType } from "../domain/Ids.ts"
+import { normalizeEmail } from "../domain/Email.ts"
+import { isRedirectAllowed } from "../domain/Redirect.ts"
+import type { Policy } from "../domain/TenantSettings.ts"
+import { Outbox } from "../delivery/Outbox.ts"
+import { DeliveryWorker } from "../delivery/Worker.ts"
+import { randomCode, randomId, randomToken, sha256, sha256Base64Url } from "../platform/Crypto.ts"
+import { Secrets } from "../platform/Secrets.ts"
+import { Transaction } from "../platform/Transaction.ts"
+import { Sessions } from "../sessions/Sessions.ts"
+import { Tenants } from "../tenants/Tenants.ts"
+import { type AuthRequestRow, CodeStore, type Key, type Proof } from "./CodeStore.ts"
+import { composeEmail, type Credentials } from "./Compose.ts"
+
+type Caller = CurrentKey["Service"]
+const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000))
+
+export class Passwordless extends Context.Service<Passwordless, {
+  readonly send: (caller: Caller, request: SendRequest) => Effect.Effect<SendResponse,
+    ValidationFailed | InvalidEmail | RedirectNotAllowed | ChannelDisabled | DeliveryFailed | ServiceUnavailable>
+  readonly resend: (caller: Caller, id: AuthRequestId) => Effect.Effect<SendResponse,
+    NotFound | ResendTooSoon | CodeExpired | AlreadyUsed | TooManyAttempts | DeliveryFailed | ServiceUnavailable>
+  readonly verify: (caller: Caller, request: VerifyRequest) => Effect.Effect<VerifyResponse,
+    ValidationFailed | InvalidEmail | NotFound | CodeInvalid | CodeExpired | AlreadyUsed | TooManyAttempts | OriginMismatch |
+    ServiceUnavailable>
+  readonly status: (caller: Caller, id: AuthRequestId) => Effect.Effect<AuthRequestStatus, NotFound | ServiceUnavailable>
+}>()("sesame/Passwordless") {}
+
+const checkEmailSend = (request: SendRequest, policy: Policy) =>
+  Effect.gen(function* () {
+    if ((request.channel ?? "email") !== "email") {
+      return yield* new ChannelDisabled({ message: "Only the email channel is available on this deployment." })
+    }
+    if (!policy.emailEnabled) return yield* new ChannelDisabled({})
+    if (request.email === undefined) return yield* new ValidationFailed({ message: "email is required", field: "email" })
+    const email = normalizeEmail(request.email)
+    if (email === undefined) return yield* new InvalidEmail({})
+    const type: AuthType = request.type ?? policy.defaultType
+    if (!policy.emailTypes.includes(type)) return yield* new ChannelDisabled({ message: `Type ${type} is turned off for the tenant.` })
+    const expiresIn = request.expiresIn ?? (type === "OTP" ? policy.otpTtlSeconds : policy.linkTtlSeconds)
+    // NIST SP 800-63B-4 §3.1.3.2: a code sign-in completes within minutes; links may live up to an hour.
+    if (type === "OTP" && expiresIn > 900) {
+      return yield* new ValidationFailed({ message: "expiresIn must be 60..900 seconds for OTP", field: "expiresIn" })
+    }
+    if (type !== "OTP") {
+      if (request.redirectUrl === undefined) {
+        return yield* new ValidationFailed({ message: "redirectUrl is required for links", field: "redirectUrl" })
+      }
+      if (!isRedirectAllowed(request.redirectUrl, policy.redirectAllowlist)) return yield* new RedirectNotAllowed({})
+    } else if (request.codeChallenge !== undefined) {
+      return yield* new ValidationFailed({ message: "codeChallenge binds a link; use it with LINK or LINK_OTP", field: "codeChallenge" })
+    }
+    return { email, type, expiresIn }
+  })
+
+export const make = Effect.gen(function* () {
+  const store = yield* CodeStore
+  const tenants = yield* Tenants
+  const outbox = yield* Outbox
+  const worker = yield* DeliveryWorker
+  const secrets = yield* Secrets
+  const tx = yield* Transaction
+  const sessions = yield* Sessions
+
+  // A key always belongs to an existing tenant (foreign key), so a missing tenant is a defect.
+  const tenantOf = (caller: Caller) => tenants.get(caller.tenantId).pipe(Effect.catchTag("NotFound", Effect.die))
+
+  const credentialsFor = (id: AuthRequestId, type: AuthType, codeLength: number) => {
+    const code = type === "LINK" ? null : randomCode(codeLength)
+    const linkToken = type === "OTP" ? null : randomToken(32)
+    return {
+      credentials: { code, linkToken } satisfies Credentials,
+      codeHash: code === null ? null : secrets.codeHash(id, code),
+      linkHash: linkToken === null ? null : sha256(linkToken)
+    }
+  }
+
+  /** Queues the message in the caller's transaction; after commit either wakes the worker or, for "sync", delivers inline. */
+  const dispatch = <E>(
+    caller: Caller, row: AuthRequestRow, credentials: Credentials, policy: Policy, nowMs: number,
+    write: Effect.Effect<void, E>, sync: boolean
+  ) => Effect.gen(function* () {
+    const messageId = yield* tx.run(Effect.andThen(write, outbox.enqueue({
+      tenantId: caller.tenantId,
+      mode: caller.mode,
+      authRequestId: row.id,
+      channel: "email",
+      recipient: row.identifier,
+      email: composeEmail(row, credentials, policy, nowMs),
+      expiresAt: row.expiresAt
+    }, new Date(nowMs))))
+    if (caller.mode === "test") return "sent" as const
+    if (sync) {
+      yield* worker.deliverNow(caller.tenantId, messageId)
+      return "sent" as const
+    }
+    yield* worker.wake
+    return "queued" as const
+  })
+
+  const response = (caller: Caller, row: AuthRequestRow, credentials: Credentials, delivery: "queued" | "sent", nowMs: number): SendResponse => ({
+    authRequestId: row.id,
+    channel: row.channel,
+    type: row.type,
+    expiresAt: Math.floor(row.expiresAt.getTime() / 1000),
+    expiresIn: Math.max(0, Math.round((row.expiresAt.getTime() - nowMs) / 1000)),
+    delivery,
+    // Test keys get the credentials back; live responses never carry them.
+    ...(caller.mode === "test" && credentials.code !== null ? { code: credentials.code } : {}),
+    ...(caller.mode === "test" && credentials.linkToken !== null ? { linkToken: credentials.linkToken } : {})
+  })
+
+  const send = Effect.fn("Passwordless.send")(function* (caller: Caller, request: SendRequest) {
+    const tenant = yield* tenantOf(caller)
+    const { email, type, expiresIn } = yield* checkEmailSend(request, tenant.policy)
+    const nowMs = yield* Clock.currentTimeMillis
+    const now = new Date(nowMs)
+    const id = randomId("ar") as AuthRequestId
+    const { credentials, codeHash, linkHash } = credentialsFor(id, type, request.codeLength ?? 6)
+    const row: AuthRequestRow = {
+      tenantId: caller.tenantId, id, mode: caller.mode, channel: "email", type, identifier: email, email, phone: null,
+      codeHash, codeLength: request.codeLength ?? 6, linkHash, codeChallenge: request.codeChallenge ?? null, redirectUrl: request.redirectUrl ?? null,
+      state: request.state ?? null, template: request.template ?? "SIGNIN", locale: request.locale ?? null,
+      metadata: request.metadata ?? null, approval: request.approval ?? null,
+      renderOptions: request.emailContent === undefined && request.templateVariables === undefined ? null : {
+        ...(request.emailContent === undefined ? {} : { emailContent: request.emailContent }),
+        ...(request.templateVariables === undefined ? {} : { templateVariables: request.templateVariables })
+      },
+      clientIp: request.client?.ipAddress ?? null, userAgent: request.client?.userAgent ?? null,
+      attempts: 0, maxAttempts: tenant.policy.maxAttempts, resends: 0, lastSentAt: now, createdAt: now,
+      expiresAt: new Date(nowMs + expiresIn * 1000), verifiedAt: null, userId: null
+    }
+    const delivery = yield* dispatch(caller, row, credentials, tenant.policy, nowMs, store.insert(row), request.deliver === "sync")
+    return response(caller, row, credentials, delivery, nowMs)
+  })
+
+  const resend = Effect.fn("Passwordless.resend")(function* (caller: Caller, id: AuthRequestId) {
+    const tenant = yield* tenantOf(caller)
+    const key: Key = { tenantId: caller.tenantId, mode: caller.mode }
+    const existing = yield* store.get(key, id)
+    if (existing === undefined) return yield* new NotFound({})
+    const nowMs = yield* Clock.currentTimeMillis
+    // rotate: fresh credentials void the old ones; the attempt count is never reset (SECURITY.md, better-auth#11162).
+    const fresh = credentialsFor(id, existing.type, existing.codeLength)
+    let resent: AuthRequestRow | undefined
+    const write = store.resend(key, id, {
+      codeHash: fresh.codeHash, linkHash: fresh.linkHash,
+      cooldownMs: tenant.policy.resendCooldownSeconds * 1000, maxResends: tenant.policy.maxResends
+    }, new Date(nowMs)).pipe(
+      Effect.flatMap((result) =>
+        Match.valueTags(result, {
+          Resent: ({ request }) => Effect.sync(() => { resent = request }),
+          TooSoon: ({ retryAfterMs }) => Effect.fail(new ResendTooSoon({ retryAfter: seconds(retryAfterMs) })),
+          TooMany: () => Effect.fail(new ResendTooSoon({ message: "This request has been resent too many times.", retryAfter: seconds(existing.expiresAt.getTime() - nowMs) })),
+          Expired: () => Effect.fail(new CodeExpired({})),
+          AlreadyUsed: () => Effect.fail(new AlreadyUsed({})),
+          Locked: ({ retryAfterMs }) => Effect.fail(new TooManyAttempts({ retryAfter: seconds(retryAfterMs) })),
+          NotFound: () => Effect.fail(new NotFound({}))
+        })),
+      Effect.asVoid
+    )
+    const delivery = yield* dispatch(caller, existing, fresh.credentials, tenant.policy, nowMs, write, false)
+    return response(caller, resent ?? existing, fresh.credentials, delivery, nowMs)
+  })
+
+  const verify = Effect.fn("Passwordless.verify")(function* (caller: Caller, request: VerifyRequest) {
+    const policy = (yield* tenantOf(caller)).policy
+    const key: Key = { tenantId: caller.tenantId, mode: caller.mode }
+    if ((request.code === undefined) === (request.linkToken === undefined)) {
+      return yield* new ValidationFailed({ message: "Send exactly one of code or linkToken." })
+    }
+    const nowMs = yield* Clock.currentTimeMillis
+    const now = new Date(nowMs)
+    let target: { readonly id: AuthRequestId | null; readonly proof: Proof }
+    if (request.code !== undefined) {
+      let id = request.authRequestId
+      if (id === undefined) {
+        if (request.email === undefined) {
+          return yield* new ValidationFailed({ message: "A code needs authRequestId or email.", field: "authRequestId" })
+        }
+        const email = normalizeEmail(request.email)
+        if (email === undefined) return yield* new InvalidEmail({})
+        const latest = yield* store.latestFor(key, email)
+        if (latest === undefined) return yield* new NotFound({})
+        id = latest.id
+      }
+      target = { id, proof: { _tag: "Code", hash: secrets.codeHash(id, request.code) } }
+    } else {
+      if (policy.sameOriginLinks && request.authRequestId === undefined) return yield* new OriginMismatch({})
+      target = {
+        id: request.authRequestId ?? null,
+        proof: {
+          _tag: "Link",
+          hash: sha256(request.linkToken ?? ""),
+          // PKCE (RFC 7636 S256): the link only verifies with the verifier of the browser that asked.
+          challenge: request.codeVerifier === undefined ? null : sha256Base64Url(request.codeVerifier)
+        }
+      }
+    }
+    // Consuming the code, the user upsert, the session and the login events commit together or not at all.
+    const { result, signedIn } = yield* tx.run(Effect.gen(function* () {
+      const result = yield* store.consume(key, target, now)
+      if (result._tag !== "Verified") return { result, signedIn: undefined }
+      const row = result.request
+      const signedIn = yield* sessions.signIn({
+        tenantId: caller.tenantId, mode: caller.mode, channel: row.channel, email: row.email, phone: row.phone,
+        amr: target.proof._tag === "Link" ? ["link"] : ["otp", row.channel],
+        clientIp: request.client?.ipAddress ?? row.clientIp, userAgent: request.client?.userAgent ?? row.userAgent,
+        policy
+      })
+      yield* store.resetFailures(key, row.identifier, now)
+      return { result, signedIn }
+    }))
+    if (result._tag === "Verified" && signedIn !== undefined) {
+      const row = result.request
+      return {
+        ...signedIn,
+        authRequest: {
+          id: row.id, channel: row.channel, type: row.type, state: row.state, template: row.template,
+          metadata: row.metadata === null ? null : { ...row.metadata }, approval: row.approval
+        }
+      } satisfies VerifyResponse
+    }
+    return yield* Match.valueTags(result, {
+      Verified: () => Effect.die("unreachable: verified without a session"),
+      Invalid: ({ attemptsRemaining, identifier }) =>
+        store.recordFailure(key, identifier, {
+          maxFailures: policy.maxFailuresPerIdentifier, lockMs: policy.identifierLockSeconds * 1000
+        }, now).pipe(Effect.andThen(Effect.fail(new CodeInvalid({ attemptsRemaining })))),
+      Expired: () => Effect.fail(new CodeExpired({})),
+      AlreadyUsed: () => Effect.fail(new AlreadyUsed({})),
+      Locked: ({ retryAfterMs }) => Effect.fail(new TooManyAttempts({ retryAfter: seconds(retryAfterMs) })),
+      NotFound: () => Effect.fail(new NotFound({})),
+      OriginMismatch: () => Effect.fail(new OriginMismatch({}))
+    })
+  })
+
+  const status = Effect.fn("Passwordless.status")(function* (caller: Caller, id: AuthRequestId) {
+    const row = yield* store.get({ tenantId: caller.tenantId, mode: caller.mode }, id)
+    if (row === undefined) return yield* new NotFound({})
+    const nowMs = yield* Clock.currentTimeMillis
+    const delivery = yield* outbox.deliveryOf(caller.tenantId, id)
+    return {
+      id: row.id, channel: row.channel, type: row.type,
+      status: row.verifiedAt !== null ? "verified" : nowMs >= row.expiresAt.getTime() ? "expired"
+        : row.attempts >= row.maxAttempts ? "locked" : "pending",
+      attempts: row.attempts, maxAttempts: row.maxAttempts,
+      expiresAt: Math.floor(row.expiresAt.getTime() / 1000), resends: row.resends,
+      delivery: delivery ?? { status: "queued", provider: null, attempts: 0, lastError: null }
+    } satisfies AuthRequestStatus
+  })
+
+  return Passwordless.of({ send, resend, verify, status })
+})
+
+export const layer = Layer.effect(Passwordless)(make)
