@@ -1,4 +1,4 @@
-import { Context, Data, type Effect } from "effect"
+import { Context, Data, type Effect, type Schema } from "effect"
 import type { Approval, SendRequest } from "../api/Passwordless.ts"
 import type { ServiceUnavailable } from "../api/Errors.ts"
 import type { AuthRequestId, AuthType, Channel, Mode, Template, TenantId, UserId } from "../domain/Ids.ts"
@@ -23,7 +23,7 @@ export interface AuthRequestRow {
   readonly state: string | null
   readonly template: Template
   readonly locale: string | null
-  readonly metadata: { readonly [k: string]: unknown } | null
+  readonly metadata: { readonly [k: string]: Schema.Json } | null
   readonly approval: Approval | null
   /** What the message was rendered from, so a resend can render it again. */
   readonly renderOptions: RenderOptions | null

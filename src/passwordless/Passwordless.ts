@@ -224,7 +224,7 @@ export const make = Effect.gen(function* () {
         ...signedIn,
         authRequest: {
           id: row.id, channel: row.channel, type: row.type, state: row.state, template: row.template,
-          metadata: row.metadata === null ? null : { ...row.metadata }, approval: row.approval
+          metadata: row.metadata, approval: row.approval
         }
       } satisfies VerifyResponse
     }

@@ -23,7 +23,7 @@ import { join } from "node:path"
 import { duplexPair, type Duplex } from "node:stream"
 import { migrations } from "../../migrations/index.ts"
 
-type Database = PgClient.PgClient | SqlClient.SqlClient
+export type Database = PgClient.PgClient | SqlClient.SqlClient
 
 const names = {
   transformQueryNames: Str.camelToSnake,

@@ -1,0 +1,154 @@
+import { Clock, Context, Effect, Layer, Queue, Random } from "effect"
+import { DeliveryFailed, type ServiceUnavailable } from "../api/Errors.ts"
+import type { MessageId, TenantId } from "../domain/Ids.ts"
+import { AppConfig } from "../platform/Config.ts"
+import { Mailer, MailerError } from "./Mailer.ts"
+import { type Claimed, Outbox } from "./Outbox.ts"
+
+export interface WorkerOptions {
+  readonly pollMs: number
+  readonly retryBaseMs: number
+  readonly batchSize: number
+  readonly concurrency: number
+  readonly maxAttempts: number
+  /** A send that takes longer is abandoned and retried; the lease must outlast it. */
+  readonly sendTimeoutMs: number
+  readonly leaseMs: number
+}
+
+export const defaults: WorkerOptions = {
+  pollMs: 1000,
+  retryBaseMs: 2000,
+  batchSize: 20,
+  concurrency: 10,
+  maxAttempts: 8,
+  sendTimeoutMs: 30_000,
+  leaseMs: 120_000
+}
+
+const HOUR_MS = 3_600_000
+
+/** Exponential backoff with full jitter: uniform in [0, min(1 h, base · 2^(attempt-1))). */
+export const retryDelayMs = (attempt: number, baseMs: number, random01: number): number =>
+  Math.floor(random01 * Math.min(HOUR_MS, baseMs * 2 ** Math.max(0, attempt - 1)))
+
+export type Outcome =
+  | { readonly _tag: "Sent"; readonly provider: string }
+  | { readonly _tag: "Retry" | "Failed" | "Skipped"; readonly reason: string }
+
+export class DeliveryWorker extends Context.Service<DeliveryWorker, {
+  /** Wakes this process's loop now (call after the enqueuing transaction commits). Never blocks. */
+  readonly wake: Effect.Effect<void>
+  /**
+   * `deliver: "sync"`: sends the message inline. On failure the row stays queued for the worker's
+   * retries and the caller gets `DeliveryFailed`.
+   */
+  readonly deliverNow: (
+    tenantId: TenantId,
+    messageId: MessageId
+  ) => Effect.Effect<{ readonly provider: string }, DeliveryFailed | ServiceUnavailable>
+}>()("sesame/DeliveryWorker") {}
+
+const nowDate = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
+
+const send = (message: Extract<Claimed, { _tag: "Deliver" }>, options: WorkerOptions) =>
+  Effect.flatMap(Mailer, (mailer) =>
+    message.channel !== "email"
+      ? Effect.fail(new MailerError({ reason: "no SMS provider is configured", permanent: true }))
+      : mailer.send({ to: message.recipient, ...message.email }).pipe(
+        Effect.timeoutOrElse({
+          duration: options.sendTimeoutMs,
+          orElse: () => Effect.fail(new MailerError({ reason: "timed out", permanent: false }))
+        }),
+        // A defect in a provider is one failed attempt of this message, never the end of the loop.
+        Effect.catchDefect(() => Effect.fail(new MailerError({ reason: "internal error", permanent: false })))
+      ))
+
+/** Delivers one claimed message and records the result. Only a database failure escapes. */
+export const deliver = (claimed: Claimed, options: WorkerOptions = defaults) =>
+  Effect.gen(function* () {
+    const outbox = yield* Outbox
+    if (claimed._tag === "Skipped") return { _tag: "Skipped", reason: "expired" } satisfies Outcome
+    const key = { tenantId: claimed.tenantId, id: claimed.id }
+    const result = claimed._tag === "Unreadable"
+      ? yield* Effect.fail(new MailerError({ reason: "payload cannot be decrypted", permanent: true })).pipe(Effect.result)
+      : yield* Effect.result(send(claimed, options))
+    const now = yield* nowDate
+    if (result._tag === "Success") {
+      yield* outbox.markSent(key, result.success.provider, now)
+      return { _tag: "Sent", provider: result.success.provider } satisfies Outcome
+    }
+    const { reason, permanent } = result.failure
+    const last = permanent || claimed.attempts >= options.maxAttempts
+    yield* Effect.logWarning(`delivery attempt ${claimed.attempts} of ${claimed.id} failed${last ? " for good" : ""}: ${reason}`)
+    if (last) {
+      yield* outbox.markFailed(key, claimed.attempts, reason, now)
+      return { _tag: "Failed", reason } satisfies Outcome
+    }
+    const delay = retryDelayMs(claimed.attempts, options.retryBaseMs, yield* Random.next)
+    yield* outbox.markRetry(key, claimed.attempts, new Date(now.getTime() + delay), reason)
+    return { _tag: "Retry", reason } satisfies Outcome
+  })
+
+/** One pass: claims a batch of due messages and delivers them concurrently. Returns how many it claimed. */
+export const runOnce = (options: WorkerOptions = defaults) =>
+  Effect.gen(function* () {
+    const outbox = yield* Outbox
+    const claimed = yield* outbox.claim({ now: yield* nowDate, leaseMs: options.leaseMs, limit: options.batchSize })
+    yield* Effect.forEach(claimed, (message) =>
+      deliver(message, options).pipe(
+        // A row whose result could not be recorded keeps its lease and is claimed again when it ends.
+        Effect.catchCause((cause) => Effect.logError(`delivery of ${message.id} not recorded`, cause))
+      ), { concurrency: options.concurrency, discard: true })
+    return claimed.length
+  })
+
+const SYNC_WAIT_MS = 15_000
+const SYNC_POLL_MS = 100
+
+export const make = (options: WorkerOptions) =>
+  Effect.gen(function* () {
+    const outbox = yield* Outbox
+    const context = yield* Effect.context<Outbox | Mailer>()
+    const signal = yield* Queue.dropping<void>(1)
+
+    const loop = Effect.gen(function* () {
+      while (true) {
+        const claimed = yield* runOnce(options).pipe(
+          Effect.catchCause((cause) => Effect.as(Effect.logError("delivery worker pass failed", cause), 0))
+        )
+        // A full batch suggests more are due: go again at once instead of waiting.
+        if (claimed < options.batchSize) yield* Effect.race(Queue.take(signal), Effect.sleep(options.pollMs))
+      }
+    })
+    yield* Effect.forkScoped(loop)
+
+    const failed = new DeliveryFailed({})
+    const deliverNow = Effect.fn("DeliveryWorker.deliverNow")(function* (tenantId: TenantId, messageId: MessageId) {
+      const key = { tenantId, id: messageId }
+      const deadline = (yield* Clock.currentTimeMillis) + SYNC_WAIT_MS
+      while (true) {
+        const now = yield* nowDate
+        const [claimed] = yield* outbox.claim({ now, leaseMs: options.leaseMs, limit: 1, only: key })
+        if (claimed !== undefined) {
+          const outcome = yield* deliver(claimed, options)
+          return outcome._tag === "Sent" ? { provider: outcome.provider } : yield* Effect.fail(failed)
+        }
+        // Not claimable: already delivered (test mode), or another worker holds it right now.
+        const status = yield* outbox.statusOf(key)
+        if (status?.status === "sent") return { provider: status.provider ?? "unknown" }
+        const pending = status?.status === "sending" || (status?.status === "queued" && status.attempts === 0)
+        if (!pending || now.getTime() >= deadline) return yield* Effect.fail(failed)
+        yield* Effect.sleep(SYNC_POLL_MS)
+      }
+    }, Effect.provideContext(context))
+
+    return DeliveryWorker.of({ wake: Effect.asVoid(Queue.offer(signal, undefined)), deliverNow })
+  })
+
+/** The worker with explicit options (tests); `layer` reads them from AppConfig. */
+export const layerWith = (options: Partial<WorkerOptions> = {}) =>
+  Layer.effect(DeliveryWorker)(make({ ...defaults, ...options }))
+
+export const layer = Layer.unwrap(Effect.map(AppConfig, (config) =>
+  layerWith({ pollMs: config.workerPollMs, retryBaseMs: config.deliveryRetryBaseMs })))

@@ -1,0 +1,51 @@
+import { Effect, Layer } from "effect"
+import { SqlClient } from "effect/sql"
+import { HttpApiBuilder } from "effect/http-api"
+import { Api } from "../api/Api.ts"
+import { ScopeMissing, ServiceUnavailable } from "../api/Errors.ts"
+import { CurrentKey } from "../api/Security.ts"
+import { Outbox } from "../delivery/Outbox.ts"
+import { Passwordless } from "../passwordless/Passwordless.ts"
+import { ping } from "../platform/Database.ts"
+import { TokenSigner } from "../sessions/TokenSigner.ts"
+
+export const PasswordlessHandlers = HttpApiBuilder.group(Api, "passwordless", (h) =>
+  Effect.gen(function* () {
+    const pw = yield* Passwordless
+    return h
+      .handle("send", ({ payload }) => Effect.flatMap(CurrentKey, (key) => pw.send(key, payload)))
+      .handle("resend", ({ payload }) => Effect.flatMap(CurrentKey, (key) => pw.resend(key, payload.authRequestId)))
+      .handle("verify", ({ payload }) => Effect.flatMap(CurrentKey, (key) => pw.verify(key, payload)))
+      .handle("status", ({ params }) => Effect.flatMap(CurrentKey, (key) => pw.status(key, params.authRequestId)))
+  }))
+
+export const TestOutboxHandlers = HttpApiBuilder.group(Api, "test", (h) =>
+  Effect.gen(function* () {
+    const outbox = yield* Outbox
+    return h.handle("messages", ({ query }) =>
+      Effect.gen(function* () {
+        const key = yield* CurrentKey
+        if (key.mode !== "test") {
+          return yield* new ScopeMissing({ message: "The test outbox is only readable with a test key (sk_test_…)." })
+        }
+        return { messages: yield* outbox.listTest(key.tenantId, query.to, query.limit ?? 20) }
+      }))
+  }))
+
+export const WellknownHandlers = HttpApiBuilder.group(Api, "wellknown", (h) =>
+  Effect.gen(function* () {
+    const signer = yield* TokenSigner
+    const sql = yield* SqlClient.SqlClient
+    return h
+      .handle("jwks", () => signer.jwks())
+      .handle("healthz", () => Effect.succeed({ status: "ok" as const }))
+      .handle("readyz", () =>
+        ping.pipe(
+          Effect.provideService(SqlClient.SqlClient, sql),
+          Effect.timeout("2 seconds"),
+          Effect.as({ status: "ready" as const, database: "ok" as const }),
+          Effect.catch(() => Effect.fail(new ServiceUnavailable({ retryAfter: 5 })))
+        ))
+  }))
+
+export const Handlers = Layer.mergeAll(PasswordlessHandlers, TestOutboxHandlers, WellknownHandlers)

@@ -1,0 +1,20 @@
+import { createServer } from "node:http"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Layer } from "effect"
+import { HttpRouter } from "effect/http"
+import { HttpApiBuilder } from "effect/http-api"
+import { Api } from "../api/Api.ts"
+import { Handlers } from "./Handlers.ts"
+import { ApiKeyAuthLive, RequestGuardLive } from "./Middleware.ts"
+
+/** The HttpApi routes (+ `/openapi.json`) with their handlers and middleware; needs the domain services. */
+export const ApiRoutes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pipe(
+  Layer.provide(Handlers),
+  Layer.provide(ApiKeyAuthLive),
+  Layer.provide(RequestGuardLive)
+)
+
+export const serveOn = (port: number) =>
+  HttpRouter.serve(ApiRoutes, { disableLogger: true }).pipe(
+    Layer.provide(NodeHttpServer.layer(createServer, { port }))
+  )

@@ -1,0 +1,98 @@
+import { PgClient } from "@effect/sql-pg"
+import { Clock, Effect, Layer, Schema } from "effect"
+import { SessionId } from "../domain/Ids.ts"
+import { unavailable } from "../passwordless/CodeStorePg.ts"
+import { randomId, randomToken, sha256 } from "../platform/Crypto.ts"
+import { Sessions, type SignInInput } from "./Sessions.ts"
+import { TokenSigner } from "./TokenSigner.ts"
+import { toWireUser, USER_COLUMNS, UserRow } from "./UserStore.ts"
+
+/** Absolute session lifetime: no refresh extends a session past it (ASVS 10.4.8). */
+export const SESSION_LIFETIME_MS = 90 * 86_400_000
+
+const SignInRow = Schema.Struct({ ...UserRow.fields, inserted: Schema.Boolean })
+const decodeSignInRow = Schema.decodeUnknownEffect(SignInRow)
+
+export const make = Effect.gen(function*() {
+  const sql = yield* PgClient.PgClient
+  const signer = yield* TokenSigner
+  const userColumns = sql.unsafe(USER_COLUMNS)
+
+  const signIn = Effect.fn("Sessions.signIn")(function*(input: SignInInput) {
+    const { tenantId, mode, policy } = input
+    const identifier = input.channel === "email" ? input.email : input.phone
+    if (identifier === null) return yield* Effect.die(new Error(`signIn by ${input.channel} without that identifier`))
+    const now = new Date(yield* Clock.currentTimeMillis)
+    const sessionId = SessionId.make(randomId("ses"))
+    const refreshToken = `rt_${randomToken(32)}`
+    const sessionExpiresAt = new Date(now.getTime() + SESSION_LIFETIME_MS)
+    const refreshExpiresAt = new Date(Math.min(now.getTime() + policy.refreshTokenTtlSeconds * 1000, sessionExpiresAt.getTime()))
+    const column = input.channel === "email"
+      ? { id: sql("email"), verified: sql("emailVerifiedAt") }
+      : { id: sql("phone"), verified: sql("phoneVerifiedAt") }
+    const amr = JSON.stringify(input.amr)
+
+    // One round trip. The upsert is one statement, so two first sign-ins racing on one identifier end
+    // with one user (the loser takes the DO UPDATE branch); `xmax = 0` tells a fresh insert apart.
+    // Refresh tokens are stored only as SHA-256 (DESIGN.md "Storage").
+    const rows = yield* unavailable(sql`
+      WITH u AS (
+        INSERT INTO users (tenant_id, id, mode, ${column.id}, ${column.verified}, created_at, last_login_at)
+        VALUES (${tenantId}, ${randomId("usr")}, ${mode}, ${identifier}, ${now}, ${now}, ${now})
+        ON CONFLICT (tenant_id, mode, ${column.id}) WHERE ${column.id} IS NOT NULL DO UPDATE SET
+          last_login_at = EXCLUDED.last_login_at,
+          ${column.verified} = COALESCE(users.${column.verified}, EXCLUDED.last_login_at)
+        RETURNING ${userColumns}, (xmax = 0) AS inserted
+      ), s AS (
+        INSERT INTO sessions (tenant_id, id, mode, user_id, amr, client_ip, user_agent, created_at, last_used_at, expires_at)
+        SELECT ${tenantId}, ${sessionId}, ${mode}, u.id, ${amr}::jsonb, ${input.clientIp}::text, ${input.userAgent}::text,
+          ${now}, ${now}, ${sessionExpiresAt} FROM u
+      ), r AS (
+        INSERT INTO refresh_tokens (tenant_id, token_hash, session_id, created_at, expires_at)
+        VALUES (${tenantId}, ${sha256(refreshToken)}, ${sessionId}, ${now}, ${refreshExpiresAt})
+      ), e AS (
+        INSERT INTO events (tenant_id, id, mode, type, payload, created_at)
+        SELECT ${tenantId}, v.id, ${mode}, v.type,
+          jsonb_build_object('userId', u.id, 'email', u.email, 'phone', u.phone, 'method', ${amr}::jsonb,
+            'ip', ${input.clientIp}::text),
+          ${now}
+        FROM u, (VALUES (${randomId("evt")}, 'user.created', true), (${randomId("evt")}, 'login.success', false))
+          AS v (id, type, only_new)
+        WHERE u.inserted OR NOT v.only_new
+      )
+      SELECT * FROM u`)
+    const row = yield* Effect.orDie(decodeSignInRow(rows[0]))
+
+    const access = yield* signer.signAccess({
+      sub: row.id, aud: tenantId, tid: tenantId, sid: sessionId, amr: input.amr, email: row.email, phone_number: row.phone
+    }, policy.accessTokenTtlSeconds, now)
+    const id = yield* signer.signId({
+      sub: row.id,
+      aud: tenantId,
+      sid: sessionId,
+      email: row.email,
+      email_verified: row.emailVerifiedAt !== null,
+      phone_number: row.phone,
+      phone_number_verified: row.phoneVerifiedAt !== null
+    }, policy.accessTokenTtlSeconds, now)
+
+    return {
+      user: toWireUser(row),
+      isNewUser: row.inserted,
+      session: {
+        id: sessionId,
+        accessToken: access.token,
+        refreshToken,
+        tokenType: "Bearer" as const,
+        expiresIn: policy.accessTokenTtlSeconds,
+        expiresAt: access.expiresAt,
+        refreshExpiresAt: Math.floor(refreshExpiresAt.getTime() / 1000)
+      },
+      idToken: id.token
+    }
+  })
+
+  return Sessions.of({ signIn })
+})
+
+export const layer = Layer.effect(Sessions)(make)

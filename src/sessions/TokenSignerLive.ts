@@ -1,0 +1,116 @@
+import { PgClient } from "@effect/sql-pg"
+import { Clock, Effect, Layer, Schedule, Schema } from "effect"
+import type { SqlError } from "effect/sql/SqlError"
+import { unavailable } from "../passwordless/CodeStorePg.ts"
+import { AppConfig } from "../platform/Config.ts"
+import { Secrets } from "../platform/Secrets.ts"
+import {
+  ACTIVATION_DELAY_MS,
+  type KeyMaterial,
+  loadKey,
+  makeSigner,
+  newKeyMaterial,
+  PrivateJwk,
+  PublicJwk,
+  type SigningKey,
+  TokenSigner
+} from "./TokenSigner.ts"
+
+/**
+ * Signing keys live in `signing_keys`, shared by every process: the private JWK sealed with AES-256-GCM
+ * under SESAME_SECRET (aad = kid, so a sealed key cannot be swapped onto another row). Each process
+ * holds the keys in memory; the database is read at start, every minute, and on an unknown kid.
+ */
+const Row = Schema.Struct({
+  kid: Schema.String,
+  alg: Schema.Literal("ES256"),
+  publicJwk: PublicJwk,
+  privateEnc: Schema.Uint8Array,
+  createdAt: Schema.Date,
+  retiredAt: Schema.NullOr(Schema.Date)
+})
+const decodeRow = Schema.decodeUnknownEffect(Row)
+const decodePrivate = Schema.decodeUnknownEffect(Schema.fromJsonString(PrivateJwk))
+
+const REFRESH_INTERVAL = "1 minute"
+
+const readKeys = Effect.gen(function*() {
+  const sql = yield* PgClient.PgClient
+  const secrets = yield* Secrets
+  const rows = yield* sql`SELECT kid, alg, public_jwk, private_enc, created_at, retired_at FROM signing_keys`
+  return yield* Effect.forEach(rows, (raw) =>
+    Effect.gen(function*() {
+      // Rows are ours: a row that does not decode or open (a changed SESAME_SECRET) is a defect, not a 401.
+      const row = yield* Effect.orDie(decodeRow(raw))
+      const json = yield* Effect.try({
+        try: () => secrets.open(row.privateEnc, row.kid),
+        catch: () => new Error(`signing key ${row.kid} cannot be decrypted: was SESAME_SECRET changed?`)
+      }).pipe(Effect.orDie)
+      const privateJwk = yield* Effect.orDie(decodePrivate(json))
+      const material: KeyMaterial = { kid: row.kid, publicJwk: row.publicJwk, privateJwk }
+      return yield* loadKey(material, { createdAt: row.createdAt, retiredAt: row.retiredAt })
+    }))
+})
+
+/** One statement: inserts only while no key is in use, which narrows (not closes) the start-up race. */
+const insertFirstKey = (material: KeyMaterial, now: Date) =>
+  Effect.gen(function*() {
+    const sql = yield* PgClient.PgClient
+    const secrets = yield* Secrets
+    const sealed = secrets.seal(JSON.stringify(material.privateJwk), material.kid)
+    yield* sql`INSERT INTO signing_keys (kid, alg, public_jwk, private_enc, created_at)
+      SELECT ${material.kid}, 'ES256', ${sql.json(material.publicJwk)}, ${sealed}::bytea, ${now}::timestamptz
+      WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE retired_at IS NULL OR retired_at > ${now})`
+  })
+
+/**
+ * Keys at start: load; with none in use, create one. Processes starting together may each insert one
+ * (no lock spans the check and the insert); all of them stay published, and every process signs with
+ * the newest once it has re-read the table, so tokens from any of them verify everywhere.
+ */
+const loadOrCreate = Effect.gen(function*() {
+  const now = new Date(yield* Clock.currentTimeMillis)
+  const keys = yield* readKeys
+  if (keys.some((k) => k.retiredAt === null || k.retiredAt > now)) return keys
+  yield* insertFirstKey(yield* newKeyMaterial, now)
+  return yield* readKeys
+})
+
+export const make: Effect.Effect<TokenSigner["Service"], SqlError, PgClient.PgClient | Secrets | AppConfig> = Effect.gen(
+  function*() {
+    const { publicUrl } = yield* AppConfig
+    const context = yield* Effect.context<PgClient.PgClient | Secrets>()
+    const keys = yield* loadOrCreate
+    return yield* makeSigner(publicUrl, keys, unavailable(Effect.provideContext(readKeys, context)))
+  }
+)
+
+/** The live signer, refreshing its keys every minute so a rotation done elsewhere is seen before it activates. */
+export const layer: Layer.Layer<TokenSigner, SqlError, PgClient.PgClient | Secrets | AppConfig> = Layer.effect(TokenSigner)(
+  Effect.tap(make, (signer) =>
+    Effect.forkScoped(Effect.repeat(Effect.ignore(signer.reload, { log: "Warn" }), Schedule.spaced(REFRESH_INTERVAL))))
+)
+
+/**
+ * `sesame keys rotate`: publish a new key now; it signs from ACTIVATION_DELAY_MS on, when the keys in
+ * use retire (their public keys stay in the JWKS until every token they signed has expired).
+ * One statement, so a crash cannot leave the old keys retired without a successor.
+ */
+export const rotate = (now: Date): Effect.Effect<string, SqlError, PgClient.PgClient | Secrets> =>
+  Effect.gen(function*() {
+    const sql = yield* PgClient.PgClient
+    const secrets = yield* Secrets
+    const material = yield* newKeyMaterial
+    const sealed = secrets.seal(JSON.stringify(material.privateJwk), material.kid)
+    const activeAt = new Date(now.getTime() + ACTIVATION_DELAY_MS)
+    yield* sql`
+      WITH retired AS (
+        UPDATE signing_keys SET retired_at = ${activeAt}
+        WHERE retired_at IS NULL OR retired_at > ${activeAt}
+      )
+      INSERT INTO signing_keys (kid, alg, public_jwk, private_enc, created_at, retired_at)
+      VALUES (${material.kid}, 'ES256', ${sql.json(material.publicJwk)}, ${sealed}, ${now}, NULL)`
+    return material.kid
+  })
+
+export type { SigningKey }

@@ -1,0 +1,54 @@
+import { NodeHttpServer } from "@effect/platform-node"
+import { Effect, Layer, Option, Redacted } from "effect"
+import { HttpClient, HttpClientRequest, HttpRouter, HttpServer } from "effect/http"
+import { HttpApiClient } from "effect/http-api"
+import { Api } from "../../src/api/Api.ts"
+import { ApiRoutes } from "../../src/http/Server.ts"
+import { servicesOn } from "../../src/Layers.ts"
+import { AppConfig } from "../../src/platform/Config.ts"
+import type { Database } from "../../src/platform/Database.ts"
+import { createTenantWithKeys } from "../../src/tenants/Bootstrap.ts"
+
+export interface TestConfig {
+  readonly smtpUrl?: string
+  readonly workerPollMs?: number
+  readonly deliveryRetryBaseMs?: number
+}
+
+export const testConfig = (options: TestConfig = {}) =>
+  Layer.succeed(AppConfig)({
+    port: 0,
+    publicUrl: "http://sesame.test",
+    databaseUrl: Option.none(),
+    dataDir: "./.sesame-test",
+    secret: Option.some(Redacted.make("a-test-secret-that-is-long-enough")),
+    smtpUrl: options.smtpUrl === undefined ? Option.none() : Option.some(Redacted.make(options.smtpUrl)),
+    smtpFrom: "Sesame Test <no-reply@sesame.test>",
+    production: false,
+    workerPollMs: options.workerPollMs ?? 200,
+    deliveryRetryBaseMs: options.deliveryRetryBaseMs ?? 100,
+    logFormat: "pretty"
+  })
+
+/** The real server (all services, HTTP on a random port) on the given database. */
+export const serverLayer = <E>(database: Layer.Layer<Database, E>, options: TestConfig = {}) =>
+  HttpRouter.serve(ApiRoutes, { disableLogger: true, disableListenLog: true }).pipe(
+    Layer.provideMerge(servicesOn(database)),
+    Layer.provideMerge(NodeHttpServer.layerTest),
+    Layer.provide(testConfig(options))
+  )
+
+export const baseUrl = Effect.map(HttpServer.HttpServer, (server) =>
+  server.address._tag === "UnixPathAddress" ? "" : `http://127.0.0.1:${server.address.port}`)
+
+/** A fresh tenant with a live and a test key. */
+export const tenantFixture = (name = "Acme", allowRedirects: ReadonlyArray<string> = ["https://app.example.com/cb", "http://localhost/*"]) =>
+  createTenantWithKeys(name, allowRedirects)
+
+/** The derived typed client, authenticated with `key` (the test server's HttpClient already targets it). */
+export const clientFor = (key: string) =>
+  HttpApiClient.make(Api, { transformClient: HttpClient.mapRequest(HttpClientRequest.bearerToken(key)) })
+
+/** The API error code of a failure from the derived client (`_tag` for transport errors). */
+export const errorCode = (error: { readonly _tag: string }): string =>
+  "code" in error && typeof error.code === "string" ? error.code : error._tag
