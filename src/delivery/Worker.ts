@@ -61,7 +61,11 @@ const send = (message: Extract<Claimed, { _tag: "Deliver" }>, options: WorkerOpt
           orElse: () => Effect.fail(new MailerError({ reason: "timed out", permanent: false }))
         }),
         // A defect in a provider is one failed attempt of this message, never the end of the loop.
-        Effect.catchDefect(() => Effect.fail(new MailerError({ reason: "internal error", permanent: false })))
+        Effect.catchDefect((defect) =>
+          Effect.andThen(
+            Effect.logError("mailer defect", defect),
+            Effect.fail(new MailerError({ reason: "internal error", permanent: false }))
+          ))
       ))
 
 /** Delivers one claimed message and records the result. Only a database failure escapes. */

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
+import { SqlClient } from "effect/sql"
 import { TestClock } from "effect/testing"
 import { CapturedMail, layerCapture, Mailer, MailerError } from "../../src/delivery/Mailer.ts"
 import { Outbox } from "../../src/delivery/Outbox.ts"
@@ -23,7 +24,7 @@ for (const [name, db] of backends) {
   describe(`runOnce on ${name}`, () => {
     it.layer(withOutbox(db), { excludeTestServices: true, timeout: "60 seconds" })((it) => {
       // Fresh capture and a TestClock per test; the database is shared and emptied by `reset`.
-      const test = (title: string, body: Effect.Effect<void, unknown, Outbox | Mailer | CapturedMail>) =>
+      const test = <E>(title: string, body: Effect.Effect<void, E, Outbox | Mailer | CapturedMail | SqlClient.SqlClient>) =>
         it.effect(title, () =>
           Effect.andThen(reset, body).pipe(Effect.provide(Layer.merge(layerCapture, TestClock.layer())), Effect.orDie))
 

@@ -17,7 +17,7 @@ export const backends: ReadonlyArray<readonly [string, Layer.Layer<Database>]> =
 ]
 
 /** The Outbox on a database, with the deterministic Secrets. */
-export const withOutbox = (db: Layer.Layer<Database>) =>
+export const withOutbox = <E>(db: Layer.Layer<Database, E>) =>
   OutboxPg.layer.pipe(Layer.provideMerge(Layer.merge(db, Secrets.layerTest)))
 
 export const TENANT = TenantId.make(randomId("ten"))
@@ -70,7 +70,7 @@ export const events = Effect.flatMap(SqlClient.SqlClient, (sql) =>
     SELECT type, mode, payload FROM events ORDER BY created_at`).pipe(Effect.orDie)
 
 /** Live-clock tests: waits until `check` holds, failing the test after `timeoutMs`. */
-export const eventually = (check: Effect.Effect<boolean>, timeoutMs = 5000): Effect.Effect<void> =>
+export const eventually = <R>(check: Effect.Effect<boolean, never, R>, timeoutMs = 5000): Effect.Effect<void, never, R> =>
   Effect.gen(function* () {
     const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
     while (!(yield* check)) {

@@ -1,0 +1,53 @@
+import { Effect, Layer } from "effect"
+import type { CurrentKey } from "../../src/api/Security.ts"
+import { AllScopes, ApiKeyId, MessageId, SessionId, TenantId, UserId } from "../../src/domain/Ids.ts"
+import { policyOf } from "../../src/domain/TenantSettings.ts"
+import { Outbox } from "../../src/delivery/Outbox.ts"
+import { DeliveryWorker } from "../../src/delivery/Worker.ts"
+import * as CodeStoreMemory from "../../src/passwordless/CodeStoreMemory.ts"
+import * as PasswordlessLive from "../../src/passwordless/Passwordless.ts"
+import { Secrets } from "../../src/platform/Secrets.ts"
+import { Transaction } from "../../src/platform/Transaction.ts"
+import { Sessions } from "../../src/sessions/Sessions.ts"
+import { Tenants } from "../../src/tenants/Tenants.ts"
+
+export const tenantId = TenantId.make("ten_000000000000000000test")
+
+export const testCaller: CurrentKey["Service"] = {
+  keyId: ApiKeyId.make("key_000000000000000000test"),
+  tenantId,
+  mode: "test",
+  scopes: AllScopes
+}
+
+const tenant = { id: tenantId, name: "Acme", settings: {}, policy: policyOf({}, "Acme"), createdAt: new Date(0) }
+
+/**
+ * The Passwordless service on deterministic test layers: the in-memory CodeStore, Effect's TestClock
+ * (provided by `it.effect`), and fakes for everything around it (delivery, sessions, tenants).
+ */
+export const PasswordlessTest = PasswordlessLive.layer.pipe(
+  Layer.provide(CodeStoreMemory.layer),
+  Layer.provide(Secrets.layerTest),
+  Layer.provide(Transaction.layerTest),
+  Layer.provide(Layer.mock(Tenants, { get: () => Effect.succeed(tenant) })),
+  Layer.provide(Layer.mock(Outbox, {
+    enqueue: () => Effect.succeed(MessageId.make("msg_00000000000000000000")),
+    deliveryOf: () => Effect.succeed(undefined)
+  })),
+  Layer.provide(Layer.mock(DeliveryWorker, { wake: Effect.void })),
+  Layer.provide(Layer.mock(Sessions, {
+    signIn: (input) => Effect.succeed({
+      user: {
+        id: UserId.make("usr_00000000000000000000"), email: input.email, phone: input.phone, emailVerifiedAt: null,
+        phoneVerifiedAt: null, createdAt: new Date(0).toISOString(), lastLoginAt: null
+      },
+      isNewUser: true,
+      session: {
+        id: SessionId.make("ses_00000000000000000000"), accessToken: "at", refreshToken: "rt_x", tokenType: "Bearer",
+        expiresIn: 3600, expiresAt: 0, refreshExpiresAt: 0
+      },
+      idToken: "it"
+    })
+  }))
+)
