@@ -161,6 +161,17 @@ export default Effect.gen(function* () {
       created_at timestamptz NOT NULL,
       PRIMARY KEY (tenant_id, id)
     )`
+  // Sliding-log rate limits: one row per (tenant, bucket) holding the epoch-ms times of the requests
+  // admitted in the current window (at most `lim` of them).
+  yield* sql`
+    CREATE TABLE rate_limits (
+      tenant_id text NOT NULL,
+      bucket text NOT NULL,
+      hits double precision[] NOT NULL,
+      period_ms double precision NOT NULL,
+      lim integer NOT NULL,
+      PRIMARY KEY (tenant_id, bucket)
+    )`
   yield* sql`
     CREATE TABLE sesame_meta (
       key text PRIMARY KEY,

@@ -8,6 +8,7 @@ import * as CodeStorePg from "./passwordless/CodeStorePg.ts"
 import * as PasswordlessLive from "./passwordless/Passwordless.ts"
 import * as TenantsLive from "./tenants/Tenants.ts"
 import * as ApiKeysLive from "./keys/ApiKeys.ts"
+import * as RateLimiterPg from "./limits/RateLimiterPg.ts"
 import * as Mailer from "./delivery/Mailer.ts"
 import * as OutboxPg from "./delivery/OutboxPg.ts"
 import * as Worker from "./delivery/Worker.ts"
@@ -39,7 +40,8 @@ export const MailerLive = Layer.unwrap(Effect.map(AppConfig, (config) =>
 export const servicesOn = <E, R>(database: Layer.Layer<Database.Database, E, R>) => {
   const base = Layer.mergeAll(database, SecretsLive.layer)
   const stores = Layer.mergeAll(
-    CodeStorePg.layer, TenantsLive.layer, ApiKeysLive.layer, TransactionLive.layer, OutboxPg.layer, TokenSignerLive.layer
+    CodeStorePg.layer, TenantsLive.layer, ApiKeysLive.layer, TransactionLive.layer, OutboxPg.layer, TokenSignerLive.layer,
+    RateLimiterPg.layer
   )
   const withMigrations = Layer.provideMerge(stores, Layer.provideMerge(MigrationsLive, base))
   const delivery = Layer.provideMerge(Worker.layer, MailerLive)

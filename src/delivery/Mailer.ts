@@ -67,13 +67,15 @@ export const layerSmtp = (url: Redacted.Redacted<string>, from: string): Layer.L
       ),
       (t) => Effect.sync(() => t.close())
     )
+    const fromOf = (name: string) => name === "" ? sender.address : { name, address: sender.address }
     return Mailer.of({
       send: (email) =>
         Effect.tryPromise({
           try: (signal) =>
             transport.sendMail({
-              from: { name: email.fromName || sender.name, address: sender.address },
-              to: email.to,
+              from: fromOf(email.fromName || sender.name),
+              // one address, never parsed as a list
+              to: { name: "", address: email.to },
               ...(email.replyTo ? { replyTo: email.replyTo } : {}),
               subject: email.subject,
               text: email.text,

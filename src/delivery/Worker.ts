@@ -74,9 +74,9 @@ export const deliver = (claimed: Claimed, options: WorkerOptions = defaults) =>
     const outbox = yield* Outbox
     if (claimed._tag === "Skipped") return { _tag: "Skipped", reason: "expired" } satisfies Outcome
     const key = { tenantId: claimed.tenantId, id: claimed.id }
-    const result = claimed._tag === "Unreadable"
-      ? yield* Effect.fail(new MailerError({ reason: "payload cannot be decrypted", permanent: true })).pipe(Effect.result)
-      : yield* Effect.result(send(claimed, options))
+    const result = yield* Effect.result(claimed._tag === "Unreadable"
+      ? Effect.fail(new MailerError({ reason: "payload cannot be decrypted", permanent: true }))
+      : send(claimed, options))
     const now = yield* nowDate
     if (result._tag === "Success") {
       yield* outbox.markSent(key, result.success.provider, now)

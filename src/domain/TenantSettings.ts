@@ -27,6 +27,13 @@ export const TenantSettings = Schema.Struct({
   redirectAllowlist: Schema.optionalKey(Schema.Array(Schema.String.check(Schema.isMaxLength(2048)))),
   accessTokenTtlSeconds: Schema.optionalKey(Int(60, 86400)),
   refreshTokenTtlSeconds: Schema.optionalKey(Int(3600, 365 * 86400)),
+  limits: Schema.optionalKey(Schema.Struct({
+    sendPerIdentifierMinute: Schema.optionalKey(Int(1, 1000)),
+    sendPerIdentifierHour: Schema.optionalKey(Int(1, 10000)),
+    linkSendPerIdentifierHour: Schema.optionalKey(Int(1, 10000)),
+    sendPerIpHour: Schema.optionalKey(Int(1, 100000)),
+    requestsPerKeyMinute: Schema.optionalKey(Int(1, 1000000))
+  })),
   senderName: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(100))),
   replyTo: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(254)))
 })
@@ -53,6 +60,13 @@ export interface Policy {
   readonly refreshTokenTtlSeconds: number
   readonly senderName: string | null
   readonly replyTo: string | null
+  readonly limits: {
+    readonly sendPerIdentifierMinute: number
+    readonly sendPerIdentifierHour: number
+    readonly linkSendPerIdentifierHour: number
+    readonly sendPerIpHour: number
+    readonly requestsPerKeyMinute: number
+  }
 }
 
 export const policyOf = (s: TenantSettings, tenantName: string): Policy => ({
@@ -76,5 +90,13 @@ export const policyOf = (s: TenantSettings, tenantName: string): Policy => ({
   accessTokenTtlSeconds: s.accessTokenTtlSeconds ?? 3600,
   refreshTokenTtlSeconds: s.refreshTokenTtlSeconds ?? 30 * 86400,
   senderName: s.senderName ?? null,
-  replyTo: s.replyTo ?? null
+  replyTo: s.replyTo ?? null,
+  // API.md "Rate limits" defaults.
+  limits: {
+    sendPerIdentifierMinute: s.limits?.sendPerIdentifierMinute ?? 10,
+    sendPerIdentifierHour: s.limits?.sendPerIdentifierHour ?? 50,
+    linkSendPerIdentifierHour: s.limits?.linkSendPerIdentifierHour ?? 5,
+    sendPerIpHour: s.limits?.sendPerIpHour ?? 30,
+    requestsPerKeyMinute: s.limits?.requestsPerKeyMinute ?? 6000
+  }
 })

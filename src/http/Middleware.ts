@@ -1,6 +1,6 @@
 import { ByteSize, Cause, Context, Effect, Layer, SchemaIssue } from "effect"
 import type { unhandled } from "effect/Types"
-import { HttpServerRequest } from "effect/http"
+import { HttpEffect, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpIncomingMessage } from "effect/http"
 import { HttpApiError } from "effect/http-api"
 import {
@@ -13,6 +13,8 @@ import {
 } from "../api/Errors.ts"
 import { ApiKeyAuth, CurrentKey, RequestGuard, RequiredScope } from "../api/Security.ts"
 import { ApiKeys } from "../keys/ApiKeys.ts"
+import { RateLimitBox } from "../limits/Limits.ts"
+import type { LimitState } from "../limits/RateLimiter.ts"
 
 export const MAX_BODY_BYTES = 64 * 1024
 
@@ -44,6 +46,12 @@ export const RequestGuardLive = Layer.succeed(RequestGuard)((httpEffect) =>
       }
     }
     return yield* httpEffect.pipe(
+      // RFC 6585 / RFC 9110: every 429 and 503 carries Retry-After, in seconds, like its body.
+      Effect.tapError((error) =>
+        typeof error === "object" && error !== null && "retryAfter" in error && typeof error.retryAfter === "number"
+          ? HttpEffect.appendPreResponseHandler((_request, response) =>
+            Effect.succeed(HttpServerResponse.setHeader(response, "retry-after", String(error.retryAfter))))
+          : Effect.void),
       Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(MAX_BODY_BYTES)),
       Effect.catch((error): Effect.Effect<never, unhandled | ValidationFailed | Internal> => {
         if (!HttpApiError.HttpApiSchemaError.is(error)) return Effect.fail(error)
@@ -71,7 +79,7 @@ const credentialOf = (request: HttpServerRequest.HttpServerRequest): string | un
 export const ApiKeyAuthLive = Layer.effect(ApiKeyAuth)(
   Effect.gen(function* () {
     const keys = yield* ApiKeys
-    const authenticate = <E, R>(httpEffect: Effect.Effect<any, E, R>, endpoint: { readonly annotations: Context.Context<never> }) =>
+    const authenticate = <E, R>(httpEffect: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>, endpoint: { readonly annotations: Context.Context<never> }) =>
       Effect.gen(function* () {
         const request = yield* HttpServerRequest.HttpServerRequest
         const secret = credentialOf(request)
@@ -79,12 +87,17 @@ export const ApiKeyAuthLive = Layer.effect(ApiKeyAuth)(
         const key = yield* keys.authenticate(secret)
         const scope = Context.get(endpoint.annotations, RequiredScope)
         if (scope !== undefined && !key.scopes.includes(scope)) return yield* new ScopeMissing({ scope })
-        return yield* Effect.provideService(httpEffect, CurrentKey, {
-          keyId: key.id,
-          tenantId: key.tenantId,
-          mode: key.mode,
-          scopes: key.scopes
-        })
+        const box: { current: LimitState | undefined } = { current: undefined }
+        yield* HttpEffect.appendPreResponseHandler((_request, response) =>
+          Effect.succeed(box.current === undefined ? response : HttpServerResponse.setHeaders(response, {
+            "x-ratelimit-limit": String(box.current.limit),
+            "x-ratelimit-remaining": String(box.current.remaining),
+            "x-ratelimit-reset": String(Math.ceil(box.current.resetAtMs / 1000))
+          })))
+        return yield* httpEffect.pipe(
+          Effect.provideService(CurrentKey, { keyId: key.id, tenantId: key.tenantId, mode: key.mode, scopes: key.scopes }),
+          Effect.provideService(RateLimitBox, box)
+        )
       })
     // Both schemes resolve the same way (Bearer first, then x-api-key), so whichever the framework
     // tries first decides, and a bad Bearer key is never masked by a missing x-api-key.

@@ -1,7 +1,7 @@
 import { Clock, Context, Effect, Layer, Match } from "effect"
 import {
   AlreadyUsed, ChannelDisabled, CodeExpired, CodeInvalid, type DeliveryFailed, InvalidEmail, NotFound, OriginMismatch,
-  RedirectNotAllowed, ResendTooSoon, type ServiceUnavailable, TooManyAttempts, ValidationFailed
+  RateLimited, RedirectNotAllowed, ResendTooSoon, type ServiceUnavailable, TooManyAttempts, ValidationFailed
 } from "../api/Errors.ts"
 import type { AuthRequestStatus, SendRequest, SendResponse, VerifyRequest, VerifyResponse } from "../api/Passwordless.ts"
 import type { CurrentKey } from "../api/Security.ts"
@@ -16,6 +16,8 @@ import { Secrets } from "../platform/Secrets.ts"
 import { Transaction } from "../platform/Transaction.ts"
 import { Sessions } from "../sessions/Sessions.ts"
 import { Tenants } from "../tenants/Tenants.ts"
+import { RateLimitBox, sendChecks } from "../limits/Limits.ts"
+import { RateLimiter } from "../limits/RateLimiter.ts"
 import { type AuthRequestRow, CodeStore, type Key, type Proof } from "./CodeStore.ts"
 import { composeEmail, type Credentials } from "./Compose.ts"
 
@@ -24,7 +26,7 @@ const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000))
 
 export class Passwordless extends Context.Service<Passwordless, {
   readonly send: (caller: Caller, request: SendRequest) => Effect.Effect<SendResponse,
-    ValidationFailed | InvalidEmail | RedirectNotAllowed | ChannelDisabled | DeliveryFailed | ServiceUnavailable>
+    ValidationFailed | InvalidEmail | RedirectNotAllowed | ChannelDisabled | RateLimited | DeliveryFailed | ServiceUnavailable>
   readonly resend: (caller: Caller, id: AuthRequestId) => Effect.Effect<SendResponse,
     NotFound | ResendTooSoon | CodeExpired | AlreadyUsed | TooManyAttempts | DeliveryFailed | ServiceUnavailable>
   readonly verify: (caller: Caller, request: VerifyRequest) => Effect.Effect<VerifyResponse,
@@ -68,6 +70,7 @@ export const make = Effect.gen(function* () {
   const secrets = yield* Secrets
   const tx = yield* Transaction
   const sessions = yield* Sessions
+  const limiter = yield* RateLimiter
 
   // A key always belongs to an existing tenant (foreign key), so a missing tenant is a defect.
   const tenantOf = (caller: Caller) => tenants.get(caller.tenantId).pipe(Effect.catchTag("NotFound", Effect.die))
@@ -121,6 +124,14 @@ export const make = Effect.gen(function* () {
     const tenant = yield* tenantOf(caller)
     const { email, type, expiresIn } = yield* checkEmailSend(request, tenant.policy)
     const nowMs = yield* Clock.currentTimeMillis
+    // Counted before anything is written or queued: a refused send costs nothing.
+    const decision = yield* limiter.take(caller.tenantId, sendChecks(tenant.policy, {
+      mode: caller.mode, identifier: email, link: type !== "OTP", ip: request.client?.ipAddress
+    }), nowMs)
+    ;(yield* RateLimitBox).current = decision.tightest
+    if (!decision.allowed) {
+      return yield* new RateLimited({ limit: decision.tightest.name, retryAfter: seconds(decision.retryAfterMs) })
+    }
     const now = new Date(nowMs)
     const id = randomId("ar") as AuthRequestId
     const { credentials, codeHash, linkHash } = credentialsFor(id, type, request.codeLength ?? 6)

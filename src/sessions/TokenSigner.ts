@@ -1,32 +1,11 @@
 import { Clock, Context, Effect, Layer, Ref, Schema } from "effect"
-import { calculateJwkThumbprint, decodeProtectedHeader, errors, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT } from "jose"
-import type { CryptoKey, JWTPayload } from "jose"
+import { decodeProtectedHeader, errors, jwtVerify, SignJWT } from "jose"
+import type { JWTPayload } from "jose"
 import { TokenExpired, TokenInvalid, type ServiceUnavailable } from "../api/Errors.ts"
 import { SessionId, TenantId, UserId } from "../domain/Ids.ts"
 import { AppConfig } from "../platform/Config.ts"
 import { randomToken } from "../platform/Crypto.ts"
-
-/** The public half of a signing key, as published in the JWKS (public members only). */
-export const PublicJwk = Schema.Struct({
-  kty: Schema.Literal("EC"),
-  crv: Schema.Literal("P-256"),
-  x: Schema.String,
-  y: Schema.String,
-  kid: Schema.String,
-  alg: Schema.Literal("ES256"),
-  use: Schema.Literal("sig")
-})
-export type PublicJwk = typeof PublicJwk.Type
-
-/** The private JWK, exactly these members: what is sealed into `signing_keys.private_enc`. */
-export const PrivateJwk = Schema.Struct({
-  kty: Schema.Literal("EC"),
-  crv: Schema.Literal("P-256"),
-  x: Schema.String,
-  y: Schema.String,
-  d: Schema.String
-})
-export type PrivateJwk = typeof PrivateJwk.Type
+import { loadKey, newKeyMaterial, type PublicJwk, published, type SigningKey, signingKey, sortKeys } from "./SigningKeys.ts"
 
 export interface AccessClaims {
   readonly sub: UserId
@@ -93,64 +72,11 @@ export class TokenSigner extends Context.Service<TokenSigner, {
   )
 }
 
-export interface SigningKey {
-  readonly kid: string
-  readonly publicJwk: PublicJwk
-  readonly privateKey: CryptoKey
-  readonly publicKey: CryptoKey
-  readonly createdAt: Date
-  readonly retiredAt: Date | null
-}
-
-/** What a key is stored as: the private JWK is handed to the caller to seal before it touches a row. */
-export interface KeyMaterial {
-  readonly kid: string
-  readonly publicJwk: PublicJwk
-  readonly privateJwk: PrivateJwk
-}
-
-/** A key is published before it signs, so verifiers that cache the JWKS learn it first (SECURITY.md "Tokens"). */
-export const ACTIVATION_DELAY_MS = 15 * 60_000
-/** Retired keys stay published until every token they signed has expired: the longest TTL (1 day) plus leeway. */
-export const RETAIN_AFTER_RETIRED_MS = 86_400_000 + 5 * 60_000
-const CLOCK_TOLERANCE_SECONDS = 60
-
-export const newKeyMaterial: Effect.Effect<KeyMaterial> = Effect.gen(function*() {
-  const { privateKey } = yield* Effect.promise(() => generateKeyPair("ES256", { extractable: true }))
-  const exported = yield* Effect.promise(() => exportJWK(privateKey))
-  const privateJwk = yield* Effect.orDie(Schema.decodeUnknownEffect(PrivateJwk)(exported))
-  // RFC 7638 thumbprint: a kid derived from the public key itself, identical on every process.
-  const kid = yield* Effect.promise(() => calculateJwkThumbprint(privateJwk))
-  const { d: _, ...publicMembers } = privateJwk
-  const publicJwk: PublicJwk = { ...publicMembers, kid, alg: "ES256", use: "sig" }
-  return { kid, publicJwk, privateJwk }
-})
-
-export const loadKey = (
-  material: KeyMaterial,
-  times: { readonly createdAt: Date; readonly retiredAt: Date | null }
-): Effect.Effect<SigningKey> =>
-  Effect.promise(async () => ({
-    kid: material.kid,
-    publicJwk: material.publicJwk,
-    privateKey: await importJWK(material.privateJwk, "ES256"),
-    publicKey: await importJWK(material.publicJwk, "ES256"),
-    ...times
-  }))
-
-/** Keys newest first; signing uses the newest one active for ACTIVATION_DELAY_MS, else (a fresh deployment) the newest. */
-const signingKey = (keys: ReadonlyArray<SigningKey>, now: number) => {
-  const live = keys.filter((k) => k.retiredAt === null || k.retiredAt.getTime() > now)
-  return live.find((k) => k.createdAt.getTime() <= now - ACTIVATION_DELAY_MS) ?? live[0] ?? keys[0]
-}
-const published = (k: SigningKey, now: number) => k.retiredAt === null || k.retiredAt.getTime() + RETAIN_AFTER_RETIRED_MS > now
-
-const sortKeys = (keys: ReadonlyArray<SigningKey>) =>
-  [...keys].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.kid < b.kid ? 1 : a.kid > b.kid ? -1 : 0))
-
 const seconds = (date: Date) => Math.floor(date.getTime() / 1000)
 const nonNull = (claims: Record<string, unknown>): JWTPayload =>
   Object.fromEntries(Object.entries(claims).filter(([, v]) => v !== null))
+
+const CLOCK_TOLERANCE_SECONDS = 60
 
 /** At most one re-read per this interval is triggered by tokens naming a kid we do not know. */
 const UNKNOWN_KID_RELOAD_MS = 10_000
@@ -189,18 +115,18 @@ export const makeSigner = Effect.fnUntraced(function*(
   const findKey = (kid: string, now: Date) =>
     Effect.map(Ref.get(ring), (keys) => keys.find((k) => k.kid === kid && published(k, now.getTime())))
 
-  const invalid = new TokenInvalid({})
+  const invalid = () => new TokenInvalid({})
 
   const verifyAccess = Effect.fnUntraced(function*(token: string, now: Date, audience?: TenantId) {
-    const header = yield* Effect.try({ try: () => decodeProtectedHeader(token), catch: () => invalid })
+    const header = yield* Effect.try({ try: () => decodeProtectedHeader(token), catch: invalid })
     // RFC 8725 §3.1/§3.10: one algorithm, and `kid` only selects among our own keys (jku/x5u are never fetched).
-    if (header.alg !== "ES256" || header.typ !== "at+jwt" || typeof header.kid !== "string") return yield* invalid
+    if (header.alg !== "ES256" || header.typ !== "at+jwt" || typeof header.kid !== "string") return yield* invalid()
     let key = yield* findKey(header.kid, now)
     if (key === undefined) {
       yield* onUnknownKid(now)
       key = yield* findKey(header.kid, now)
     }
-    if (key === undefined) return yield* invalid
+    if (key === undefined) return yield* invalid()
     const publicKey = key.publicKey
     const { payload } = yield* Effect.tryPromise({
       try: () =>
@@ -213,10 +139,10 @@ export const makeSigner = Effect.fnUntraced(function*(
           currentDate: now,
           requiredClaims: ["exp", "iat", "jti", "sub", "aud", "sid", "tid"]
         }),
-      catch: (error) => error instanceof errors.JWTExpired ? new TokenExpired({}) : invalid
+      catch: (error) => error instanceof errors.JWTExpired ? new TokenExpired({}) : invalid()
     })
-    const claims = yield* Schema.decodeUnknownEffect(VerifiedPayload)(payload).pipe(Effect.mapError(() => invalid))
-    if (claims.aud !== claims.tid) return yield* invalid
+    const claims = yield* Schema.decodeUnknownEffect(VerifiedPayload)(payload).pipe(Effect.mapError(invalid))
+    if (claims.aud !== claims.tid) return yield* invalid()
     return { ...claims, email: claims.email ?? null, phone_number: claims.phone_number ?? null }
   })
 

@@ -4,17 +4,8 @@ import type { SqlError } from "effect/sql/SqlError"
 import { unavailable } from "../passwordless/CodeStorePg.ts"
 import { AppConfig } from "../platform/Config.ts"
 import { Secrets } from "../platform/Secrets.ts"
-import {
-  ACTIVATION_DELAY_MS,
-  type KeyMaterial,
-  loadKey,
-  makeSigner,
-  newKeyMaterial,
-  PrivateJwk,
-  PublicJwk,
-  type SigningKey,
-  TokenSigner
-} from "./TokenSigner.ts"
+import { ACTIVATION_DELAY_MS, type KeyMaterial, loadKey, newKeyMaterial, PrivateJwk, PublicJwk } from "./SigningKeys.ts"
+import { makeSigner, TokenSigner } from "./TokenSigner.ts"
 
 /**
  * Signing keys live in `signing_keys`, shared by every process: the private JWK sealed with AES-256-GCM
@@ -112,5 +103,3 @@ export const rotate = (now: Date): Effect.Effect<string, SqlError, PgClient.PgCl
       VALUES (${material.kid}, 'ES256', ${sql.json(material.publicJwk)}, ${sealed}, ${now}, NULL)`
     return material.kid
   })
-
-export type { SigningKey }

@@ -45,7 +45,7 @@ describe("two workers claiming at once deliver each message exactly once", () =>
     Effect.gen(function* () {
       const db = yield* Layer.build(withOutbox(pgliteLayer))
       yield* race(db, db)
-    }).pipe(Effect.scoped, Effect.orDie), { timeout: 60_000 })
+    }).pipe(Effect.scoped, Effect.orDie), { timeout: 120_000 })
 
   it.effect.skipIf(!hasPostgres)("on PostgreSQL (two clients)", () =>
     Effect.gen(function* () {
@@ -53,5 +53,5 @@ describe("two workers claiming at once deliver each message exactly once", () =>
       const first = yield* Layer.build(withOutbox(Layer.effectDiscard(migrate).pipe(Layer.provideMerge(layerPostgres(url)))))
       const second = yield* Layer.build(withOutbox(layerPostgres(url)))
       yield* race(first, second)
-    }).pipe(Effect.scoped, Effect.orDie), { timeout: 60_000 })
+    }).pipe(Effect.scoped, Effect.orDie), { timeout: 120_000 })
 })

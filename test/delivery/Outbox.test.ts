@@ -14,7 +14,7 @@ class Boom extends Data.TaggedError("Boom") {}
 
 for (const [name, db] of backends) {
   describe(`OutboxPg on ${name}`, () => {
-    it.layer(withOutbox(db), { excludeTestServices: true, timeout: "60 seconds" })((it) => {
+    it.layer(withOutbox(db), { excludeTestServices: true, timeout: "120 seconds" })((it) => {
       it.effect("test mode: stored as sent by test-outbox, listed decrypted newest first, never claimed", () =>
         Effect.gen(function* () {
           yield* reset

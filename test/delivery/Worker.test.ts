@@ -22,7 +22,7 @@ const failingMailer = (error: MailerError) => Layer.succeed(Mailer)({ send: () =
 
 for (const [name, db] of backends) {
   describe(`runOnce on ${name}`, () => {
-    it.layer(withOutbox(db), { excludeTestServices: true, timeout: "60 seconds" })((it) => {
+    it.layer(withOutbox(db), { excludeTestServices: true, timeout: "120 seconds" })((it) => {
       // Fresh capture and a TestClock per test; the database is shared and emptied by `reset`.
       const test = <E>(title: string, body: Effect.Effect<void, E, Outbox | Mailer | CapturedMail | SqlClient.SqlClient>) =>
         it.effect(title, () =>

@@ -12,7 +12,7 @@ const statusOf = (id: string) => Effect.map(row(id), (r) => r?.status)
 
 for (const [name, db] of backends) {
   describe(`DeliveryWorker on ${name}`, () => {
-    it.layer(withOutbox(db), { excludeTestServices: true, timeout: "60 seconds" })((it) => {
+    it.layer(withOutbox(db), { excludeTestServices: true, timeout: "120 seconds" })((it) => {
       it.effect("wake: a message enqueued after start is delivered at once, not at the next poll", () =>
         Effect.gen(function* () {
           yield* reset

@@ -140,5 +140,33 @@ layer(serverLayer(pgliteLayer), { timeout: 60_000 })("passwordless over HTTP (PG
       const length = yield* post(JSON.stringify({ email: "a@example.com", codeLength: 5 }), { "content-type": "application/json", "x-api-key": keys.test })
       assert.deepStrictEqual([length.status, length.body.code, length.body.field], [400, "VALIDATION_FAILED", "codeLength"])
     }))
-})
 
+  it.effect("rate limits: the 11th send to one email in a minute is 429 RATE_LIMITED with Retry-After; X-RateLimit-* on 202", () =>
+    Effect.gen(function* () {
+      const url = yield* baseUrl
+      const { keys } = yield* fixture
+      const send = () =>
+        Effect.promise(() => fetch(`${url}/v1/passwordless/send`, {
+          method: "POST", body: JSON.stringify({ email: "limited@example.com" }),
+          headers: { "content-type": "application/json", authorization: `Bearer ${keys.test}` }
+        }).then(async (r) => ({ status: r.status, headers: r.headers, body: await r.json() as { code?: string; limit?: string; retryAfter?: number } })))
+      const first = yield* send()
+      assert.strictEqual(first.status, 202)
+      assert.strictEqual(first.headers.get("x-ratelimit-limit"), "10")
+      assert.strictEqual(first.headers.get("x-ratelimit-remaining"), "9")
+      assert.match(first.headers.get("x-ratelimit-reset") ?? "", /^\d+$/)
+      for (let i = 0; i < 9; i++) assert.strictEqual((yield* send()).status, 202)
+      const refused = yield* send()
+      assert.strictEqual(refused.status, 429)
+      assert.strictEqual(refused.body.code, "RATE_LIMITED")
+      assert.strictEqual(refused.body.limit, "send_per_identifier_minute")
+      assert.isAtLeast(refused.body.retryAfter ?? 0, 1)
+      assert.strictEqual(refused.headers.get("retry-after"), String(refused.body.retryAfter))
+      // another address is not affected
+      const other = yield* Effect.promise(() => fetch(`${url}/v1/passwordless/send`, {
+        method: "POST", body: JSON.stringify({ email: "other@example.com" }),
+        headers: { "content-type": "application/json", authorization: `Bearer ${keys.test}` }
+      }))
+      assert.strictEqual(other.status, 202)
+    }))
+})

@@ -1,14 +1,14 @@
 import { Clock, Effect, Layer, Option } from "effect"
-import { TestClock } from "effect/testing"
 import { TenantId } from "../../src/domain/Ids.ts"
 import { policyOf } from "../../src/domain/TenantSettings.ts"
 import { AppConfig } from "../../src/platform/Config.ts"
 import { randomId } from "../../src/platform/Crypto.ts"
 
 export const ISSUER = "http://sesame.test"
-/** A fixed start for TestClock (it starts at the epoch otherwise). */
-export const T0 = Date.parse("2026-11-25T12:00:00.000Z")
-export const atT0 = (offsetMs = 0) => TestClock.setTime(T0 + offsetMs)
+/**
+ * Times are relative to where TestClock stands (the epoch at first). No test jumps it decades ahead:
+ * the SQL pool's idle timer sleeps on the same TestClock and would replay every minute in between.
+ */
 export const nowDate = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
 export const configLayer = Layer.succeed(AppConfig)({

@@ -5,7 +5,7 @@ import { createLocalJWKSet, decodeProtectedHeader, generateKeyPair, jwtVerify, S
 import { SessionId, UserId } from "../../src/domain/Ids.ts"
 import { randomId } from "../../src/platform/Crypto.ts"
 import { type AccessClaims, TokenSigner } from "../../src/sessions/TokenSigner.ts"
-import { atT0, configLayer, ISSUER, newTenant, nowDate } from "./Fixtures.ts"
+import { configLayer, ISSUER, newTenant, nowDate } from "./Fixtures.ts"
 
 const claims = (): AccessClaims => {
   const tenant = newTenant()
@@ -34,7 +34,6 @@ const rejects = (token: string, tag: "TokenInvalid" | "TokenExpired" = "TokenInv
 it.layer(TokenSigner.layerTest.pipe(Layer.provide(configLayer)))("TokenSigner (in memory)", (it) => {
   it.effect("access token: a standard library verifies it through the JWKS (RFC 9068)", () =>
     Effect.gen(function*() {
-      yield* atT0()
       const signer = yield* TokenSigner
       const c = claims()
       const now = yield* nowDate
@@ -71,7 +70,6 @@ it.layer(TokenSigner.layerTest.pipe(Layer.provide(configLayer)))("TokenSigner (i
 
   it.effect("id token: OpenID claims, typ JWT", () =>
     Effect.gen(function*() {
-      yield* atT0()
       const signer = yield* TokenSigner
       const c = claims()
       const now = yield* nowDate
@@ -93,7 +91,6 @@ it.layer(TokenSigner.layerTest.pipe(Layer.provide(configLayer)))("TokenSigner (i
 
   it.effect("rejects another audience, unless none is asked for", () =>
     Effect.gen(function*() {
-      yield* atT0()
       const signer = yield* TokenSigner
       const c = claims()
       const { token } = yield* signer.signAccess(c, 3600, yield* nowDate)
@@ -104,7 +101,6 @@ it.layer(TokenSigner.layerTest.pipe(Layer.provide(configLayer)))("TokenSigner (i
 
   it.effect("rejects alg none, HS256 keyed with the public key, a modified payload, garbage", () =>
     Effect.gen(function*() {
-      yield* atT0()
       const signer = yield* TokenSigner
       const c = claims()
       const now = yield* nowDate
@@ -124,7 +120,6 @@ it.layer(TokenSigner.layerTest.pipe(Layer.provide(configLayer)))("TokenSigner (i
 
   it.effect("rejects a key that is not ours, even under our kid", () =>
     Effect.gen(function*() {
-      yield* atT0()
       const signer = yield* TokenSigner
       const c = claims()
       const now = yield* nowDate
@@ -141,7 +136,6 @@ it.layer(TokenSigner.layerTest.pipe(Layer.provide(configLayer)))("TokenSigner (i
 
   it.effect("expiry: 60 s of leeway, then TokenExpired", () =>
     Effect.gen(function*() {
-      yield* atT0()
       const signer = yield* TokenSigner
       const { token } = yield* signer.signAccess(claims(), 600, yield* nowDate)
       yield* TestClock.adjust("10 minutes")
@@ -153,7 +147,6 @@ it.layer(TokenSigner.layerTest.pipe(Layer.provide(configLayer)))("TokenSigner (i
 
   it.effect("rejects another deployment's token", () =>
     Effect.gen(function*() {
-      yield* atT0()
       const signer = yield* TokenSigner
       const c = claims()
       const { token } = yield* signer.signAccess(c, 3600, yield* nowDate)

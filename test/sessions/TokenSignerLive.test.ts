@@ -6,10 +6,11 @@ import { decodeProtectedHeader } from "jose"
 import { SessionId, UserId } from "../../src/domain/Ids.ts"
 import { randomId } from "../../src/platform/Crypto.ts"
 import { Secrets } from "../../src/platform/Secrets.ts"
-import { type AccessClaims, newKeyMaterial, type TokenSigner } from "../../src/sessions/TokenSigner.ts"
+import { newKeyMaterial } from "../../src/sessions/SigningKeys.ts"
+import type { AccessClaims, TokenSigner } from "../../src/sessions/TokenSigner.ts"
 import { make, rotate } from "../../src/sessions/TokenSignerLive.ts"
 import { hasPostgres, pgliteLayer, postgresLayer } from "../support/Db.ts"
-import { atT0, configLayer, newTenant, nowDate } from "./Fixtures.ts"
+import { configLayer, newTenant, nowDate } from "./Fixtures.ts"
 
 const claims = (): AccessClaims => {
   const tenant = newTenant()
@@ -35,8 +36,7 @@ const suite = (db: Layer.Layer<PgClient.PgClient>) =>
   it.layer(Layer.mergeAll(db, Secrets.layerTest, configLayer))((it) => {
     it.effect("first start creates one key, its private half sealed (aad = kid)", () =>
       Effect.gen(function*() {
-        yield* atT0()
-        yield* emptyKeys
+          yield* emptyKeys
         const signer = yield* make
         const rows = yield* keyRows
         assert.strictEqual(rows.length, 1)
@@ -54,8 +54,7 @@ const suite = (db: Layer.Layer<PgClient.PgClient>) =>
 
     it.effect("a second process reuses the stored key", () =>
       Effect.gen(function*() {
-        yield* atT0()
-        const a = yield* make
+          const a = yield* make
         const b = yield* make
         assert.strictEqual((yield* keyRows).length, 1)
         yield* crossVerify(a, b)
@@ -64,8 +63,7 @@ const suite = (db: Layer.Layer<PgClient.PgClient>) =>
 
     it.effect("processes starting together verify each other's tokens", () =>
       Effect.gen(function*() {
-        yield* atT0()
-        yield* emptyKeys
+          yield* emptyKeys
         const [a, b] = yield* Effect.all([make, make], { concurrency: "unbounded" })
         yield* Effect.all([a.reload, b.reload])
         yield* crossVerify(a, b)
@@ -74,8 +72,7 @@ const suite = (db: Layer.Layer<PgClient.PgClient>) =>
 
     it.effect("two keys from a start-up race: both published, the newest signs, an unknown kid triggers a re-read", () =>
       Effect.gen(function*() {
-        yield* atT0()
-        yield* emptyKeys
+          yield* emptyKeys
         const a = yield* make
         // The other process's insert, which passed its NOT EXISTS check at the same moment as ours.
         const sql = yield* PgClient.PgClient
@@ -97,9 +94,9 @@ const suite = (db: Layer.Layer<PgClient.PgClient>) =>
 
     it.effect("rotate: published at once, signs after the activation delay, old key kept until its tokens expire", () =>
       Effect.gen(function*() {
-        yield* atT0()
-        yield* emptyKeys
+          yield* emptyKeys
         const a = yield* make
+        yield* TestClock.adjust("1 hour")
         const oldToken = (yield* sign(a)).token
         const oldKid = kidOf(oldToken)
         const newKid = yield* rotate(yield* nowDate)

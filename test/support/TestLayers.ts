@@ -5,6 +5,7 @@ import { policyOf } from "../../src/domain/TenantSettings.ts"
 import { Outbox } from "../../src/delivery/Outbox.ts"
 import { DeliveryWorker } from "../../src/delivery/Worker.ts"
 import * as CodeStoreMemory from "../../src/passwordless/CodeStoreMemory.ts"
+import * as RateLimiterMemory from "../../src/limits/RateLimiterMemory.ts"
 import * as PasswordlessLive from "../../src/passwordless/Passwordless.ts"
 import { Secrets } from "../../src/platform/Secrets.ts"
 import { Transaction } from "../../src/platform/Transaction.ts"
@@ -28,6 +29,7 @@ const tenant = { id: tenantId, name: "Acme", settings: {}, policy: policyOf({}, 
  */
 export const PasswordlessTest = PasswordlessLive.layer.pipe(
   Layer.provide(CodeStoreMemory.layer),
+  Layer.provide(RateLimiterMemory.layer),
   Layer.provide(Secrets.layerTest),
   Layer.provide(Transaction.layerTest),
   Layer.provide(Layer.mock(Tenants, { get: () => Effect.succeed(tenant) })),

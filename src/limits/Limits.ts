@@ -1,0 +1,34 @@
+import { Context } from "effect"
+import type { Mode } from "../domain/Ids.ts"
+import type { Policy } from "../domain/TenantSettings.ts"
+import type { Check, LimitState } from "./RateLimiter.ts"
+
+const MINUTE = 60_000
+const HOUR = 3_600_000
+
+/** The limits a send counts against (API.md "Rate limits"), all decided in one round trip. */
+export const sendChecks = (
+  policy: Policy,
+  input: { readonly mode: Mode; readonly identifier: string; readonly link: boolean; readonly ip: string | undefined }
+): ReadonlyArray<Check> => {
+  const l = policy.limits
+  const id = `${input.mode}:${input.identifier}`
+  return [
+    { name: "send_per_identifier_minute", bucket: `send_m:${id}`, limit: l.sendPerIdentifierMinute, periodMs: MINUTE },
+    { name: "send_per_identifier_hour", bucket: `send_h:${id}`, limit: l.sendPerIdentifierHour, periodMs: HOUR },
+    ...(input.link
+      ? [{ name: "link_send_per_identifier_hour", bucket: `link_h:${id}`, limit: l.linkSendPerIdentifierHour, periodMs: HOUR }]
+      : []),
+    ...(input.ip !== undefined
+      ? [{ name: "send_per_ip_hour", bucket: `ip_h:${input.mode}:${input.ip}`, limit: l.sendPerIpHour, periodMs: HOUR }]
+      : [])
+  ]
+}
+
+/**
+ * The request's tightest limit, written by whoever counted the request and read by the HTTP layer
+ * for `X-RateLimit-*`. The HTTP middleware provides a fresh box per request.
+ */
+export const RateLimitBox = Context.Reference<{ current: LimitState | undefined }>("sesame/RateLimitBox", {
+  defaultValue: () => ({ current: undefined })
+})

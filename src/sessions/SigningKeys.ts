@@ -1,0 +1,79 @@
+import { Effect, Schema } from "effect"
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK } from "jose"
+import type { CryptoKey } from "jose"
+
+/** The public half of a signing key, as published in the JWKS (public members only). */
+export const PublicJwk = Schema.Struct({
+  kty: Schema.Literal("EC"),
+  crv: Schema.Literal("P-256"),
+  x: Schema.String,
+  y: Schema.String,
+  kid: Schema.String,
+  alg: Schema.Literal("ES256"),
+  use: Schema.Literal("sig")
+})
+export type PublicJwk = typeof PublicJwk.Type
+
+/** The private JWK, exactly these members: what is sealed into `signing_keys.private_enc`. */
+export const PrivateJwk = Schema.Struct({
+  kty: Schema.Literal("EC"),
+  crv: Schema.Literal("P-256"),
+  x: Schema.String,
+  y: Schema.String,
+  d: Schema.String
+})
+export type PrivateJwk = typeof PrivateJwk.Type
+
+export interface SigningKey {
+  readonly kid: string
+  readonly publicJwk: PublicJwk
+  readonly privateKey: CryptoKey
+  readonly publicKey: CryptoKey
+  readonly createdAt: Date
+  readonly retiredAt: Date | null
+}
+
+/** What a key is stored as: the private JWK is handed to the caller to seal before it touches a row. */
+export interface KeyMaterial {
+  readonly kid: string
+  readonly publicJwk: PublicJwk
+  readonly privateJwk: PrivateJwk
+}
+
+/** A key is published before it signs, so verifiers that cache the JWKS learn it first (SECURITY.md "Tokens"). */
+export const ACTIVATION_DELAY_MS = 15 * 60_000
+/** Retired keys stay published until every token they signed has expired: the longest TTL (1 day) plus leeway. */
+export const RETAIN_AFTER_RETIRED_MS = 86_400_000 + 5 * 60_000
+
+export const newKeyMaterial: Effect.Effect<KeyMaterial> = Effect.gen(function*() {
+  const { privateKey } = yield* Effect.promise(() => generateKeyPair("ES256", { extractable: true }))
+  const exported = yield* Effect.promise(() => exportJWK(privateKey))
+  const privateJwk = yield* Effect.orDie(Schema.decodeUnknownEffect(PrivateJwk)(exported))
+  // RFC 7638 thumbprint: a kid derived from the public key itself, identical on every process.
+  const kid = yield* Effect.promise(() => calculateJwkThumbprint(privateJwk))
+  const { d: _, ...publicMembers } = privateJwk
+  const publicJwk: PublicJwk = { ...publicMembers, kid, alg: "ES256", use: "sig" }
+  return { kid, publicJwk, privateJwk }
+})
+
+export const loadKey = (
+  material: KeyMaterial,
+  times: { readonly createdAt: Date; readonly retiredAt: Date | null }
+): Effect.Effect<SigningKey> =>
+  Effect.promise(async () => ({
+    kid: material.kid,
+    publicJwk: material.publicJwk,
+    privateKey: await importJWK(material.privateJwk, "ES256"),
+    publicKey: await importJWK(material.publicJwk, "ES256"),
+    ...times
+  }))
+
+/** Keys newest first; signing uses the newest one active for ACTIVATION_DELAY_MS, else (a fresh deployment) the newest. */
+export const signingKey = (keys: ReadonlyArray<SigningKey>, now: number) => {
+  const live = keys.filter((k) => k.retiredAt === null || k.retiredAt.getTime() > now)
+  return live.find((k) => k.createdAt.getTime() <= now - ACTIVATION_DELAY_MS) ?? live[0] ?? keys[0]
+}
+export const published = (k: SigningKey, now: number) => k.retiredAt === null || k.retiredAt.getTime() + RETAIN_AFTER_RETIRED_MS > now
+
+export const sortKeys = (keys: ReadonlyArray<SigningKey>) =>
+  [...keys].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.kid < b.kid ? 1 : a.kid > b.kid ? -1 : 0))

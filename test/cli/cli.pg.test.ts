@@ -1,0 +1,119 @@
+/**
+ * The operator command line (API.md "Operator command line") against a fresh PostgreSQL database,
+ * with a server process running on the same database where the effect must be seen by it.
+ */
+import { Effect } from "effect"
+import { FetchHttpClient, HttpClient, HttpClientRequest } from "effect/http"
+import { HttpApiClient } from "effect/http-api"
+import { afterAll, assert, describe, it } from "vitest"
+import { Api } from "../../src/api/Api.ts"
+import { freshPostgresUrl, hasPostgres } from "../support/Db.ts"
+import { cli, eventually, runCli, type ServerProcess, startServer } from "../support/Processes.ts"
+import { errorCode } from "../support/Server.ts"
+
+const clientOf = (baseUrl: string, key: string) =>
+  HttpApiClient.make(Api, { baseUrl, transformClient: HttpClient.mapRequest(HttpClientRequest.bearerToken(key)) })
+
+const run = <A, E>(effect: Effect.Effect<A, E, HttpClient.HttpClient>): Promise<A> =>
+  Effect.runPromise(Effect.provide(effect, FetchHttpClient.layer))
+
+const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null
+
+describe.skipIf(!hasPostgres)("sesame CLI (PostgreSQL)", () => {
+  const cleanup: Array<() => Promise<void>> = []
+  afterAll(async () => {
+    for (const step of cleanup.reverse()) await step().catch(() => undefined)
+  }, 30_000)
+
+  const freshEnv = async () => {
+    const database = await freshPostgresUrl()
+    cleanup.push(database.drop)
+    return { DATABASE_URL: database.url }
+  }
+
+  it("migrate exits 0 on an empty database, and again when there is nothing to do", async () => {
+    const env = await freshEnv()
+    const first = await runCli(["migrate"], env)
+    assert.strictEqual(first.code, 0, first.stderr)
+    const second = await runCli(["migrate"], env)
+    assert.strictEqual(second.code, 0, second.stderr)
+    assert.notInclude(second.stdout + second.stderr, "applied", "nothing to apply the second time")
+  }, 30_000)
+
+  it("bad usage exits non-zero with a message on stderr and nothing on stdout", async () => {
+    const env = await freshEnv()
+    const unknown = await runCli(["frobnicate"], env)
+    assert.notStrictEqual(unknown.code, 0)
+    assert.include(unknown.stderr, "unknown command")
+    const noName = await runCli(["tenant", "create", "--json"], env)
+    assert.notStrictEqual(noName.code, 0)
+    assert.include(noName.stderr, "--name")
+    assert.strictEqual(noName.stdout, "")
+  }, 30_000)
+
+  it("tenant create --json on an empty database prints exactly one JSON line of the documented shape; the keys work", async () => {
+    const env = await freshEnv()
+    const stdout = await cli(["tenant", "create", "--name", "Cli Co", "--allow-redirect", "http://localhost/*", "--json"], env)
+    const lines = stdout.split("\n").filter((line) => line !== "")
+    assert.strictEqual(lines.length, 1, `stdout must be exactly one line, got:\n${stdout}`)
+    assert.isTrue(stdout.endsWith("\n"))
+    const parsed: unknown = JSON.parse(lines[0] ?? "")
+    assert.isTrue(isRecord(parsed) && isRecord(parsed["tenant"]) && isRecord(parsed["keys"]))
+    if (!isRecord(parsed) || !isRecord(parsed["tenant"]) || !isRecord(parsed["keys"])) return
+    assert.deepStrictEqual(Object.keys(parsed).sort(), ["keys", "tenant"])
+    assert.deepStrictEqual(Object.keys(parsed["tenant"]).sort(), ["id", "name"])
+    assert.deepStrictEqual(Object.keys(parsed["keys"]).sort(), ["live", "test"])
+    assert.match(String(parsed["tenant"]["id"]), /^ten_[A-Za-z0-9]+$/)
+    assert.strictEqual(parsed["tenant"]["name"], "Cli Co")
+    assert.match(String(parsed["keys"]["live"]), /^sk_live_[A-Za-z0-9_-]{43}$/)
+    assert.match(String(parsed["keys"]["test"]), /^sk_test_[A-Za-z0-9_-]{43}$/)
+  }, 30_000)
+
+  it("key create with one scope: can send, SCOPE_MISSING on verify; key revoke: refused by a running server within ~1 s", async () => {
+    const env = await freshEnv()
+    const created = await cli(["tenant", "create", "--name", "Keys Co", "--allow-redirect", "http://localhost/*", "--json"], env)
+    const tenantLine = created.split("\n").find((line) => line.startsWith("{")) ?? ""
+    const tenant: unknown = JSON.parse(tenantLine)
+    const tenantId = isRecord(tenant) && isRecord(tenant["tenant"]) ? String(tenant["tenant"]["id"]) : ""
+    assert.match(tenantId, /^ten_/)
+
+    const server: ServerProcess = await startServer(env)
+    cleanup.push(() => server.stop())
+
+    const keyOut = await cli(["key", "create", "--tenant", tenantId, "--mode", "test", "--scopes", "passwordless:send", "--json"], env)
+    const keyLines = keyOut.split("\n").filter((line) => line !== "")
+    assert.strictEqual(keyLines.length, 1, keyOut)
+    const key: unknown = JSON.parse(keyLines[0] ?? "")
+    assert.isTrue(isRecord(key) && isRecord(key["key"]))
+    if (!isRecord(key) || !isRecord(key["key"])) return
+    const keyId = String(key["key"]["id"])
+    const secret = String(key["secret"])
+    assert.match(keyId, /^key_/)
+    assert.match(secret, /^sk_test_[A-Za-z0-9_-]{43}$/)
+    assert.strictEqual(key["key"]["mode"], "test")
+    assert.deepStrictEqual(key["key"]["scopes"], ["passwordless:send"])
+
+    const client = clientOf(server.url, secret)
+    const sent = await run(Effect.flatMap(client, (c) => c.passwordless.send({ payload: { email: "scoped@example.com" } })))
+    assert.match(sent.code ?? "", /^\d{6}$/)
+    const denied = await run(Effect.flatMap(client, (c) =>
+      Effect.flip(c.passwordless.verify({ payload: { authRequestId: sent.authRequestId, code: sent.code ?? "" } }))))
+    assert.strictEqual(errorCode(denied), "SCOPE_MISSING")
+
+    // The server has just authenticated (and cached) the key; after the revoke it must stop
+    // accepting it within the documented second.
+    const revoked = await cli(["key", "revoke", keyId], env)
+    assert.include(revoked, keyId)
+    const revokedAt = Date.now()
+    const refusal = await eventually("the revoked key to be refused", () =>
+      run(Effect.flatMap(client, (c) => c.passwordless.status({ params: { authRequestId: sent.authRequestId } })).pipe(
+        Effect.match({ onSuccess: () => undefined, onFailure: errorCode })
+      )), 5000, 50)
+    const elapsed = Date.now() - revokedAt
+    assert.strictEqual(refusal, "API_KEY_INVALID")
+    assert.isAtMost(elapsed, 1500, `revoked key still accepted for ${elapsed} ms`)
+
+    const again = await runCli(["key", "revoke", "key_doesnotexist0000000000"], env)
+    assert.notStrictEqual(again.code, 0, "revoking an unknown key fails")
+  }, 60_000)
+})
