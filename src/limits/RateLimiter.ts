@@ -50,7 +50,7 @@ export const slide = (hits: ReadonlyArray<number>, nowMs: number, check: Check) 
 export type Outcome = ReturnType<typeof slide>
 
 export class RateLimiter extends Context.Service<RateLimiter, {
-  /** Counts one request against every check in one round trip. A check that refuses is not counted. */
+  /** Counts one request against every check in one round trip; a refused request is counted against none. */
   readonly take: (tenantId: TenantId, checks: ReadonlyArray<Check>, nowMs: number) => Effect.Effect<Decision, ServiceUnavailable>
 }>()("sesame/RateLimiter") {}
 

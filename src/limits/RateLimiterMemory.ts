@@ -6,13 +6,13 @@ export const make = Effect.sync(() => {
   const logs = new Map<string, ReadonlyArray<number>>()
   return RateLimiter.of({
     take: (tenantId, checks, nowMs) =>
-      Effect.sync(() =>
-        decide(checks, checks.map((check) => {
-          const key = `${tenantId}\u0000${check.bucket}`
-          const outcome = slide(logs.get(key) ?? [], nowMs, check)
-          if (outcome.allowed) logs.set(key, outcome.hits)
-          return outcome
-        }), nowMs))
+      Effect.sync(() => {
+        const key = (bucket: string) => `${tenantId}\u0000${bucket}`
+        const outcomes = checks.map((check) => slide(logs.get(key(check.bucket)) ?? [], nowMs, check))
+        // all or nothing: a refused request is counted against no limit
+        if (outcomes.every((o) => o.allowed)) checks.forEach((c, i) => logs.set(key(c.bucket), outcomes[i]?.hits ?? []))
+        return decide(checks, outcomes, nowMs)
+      })
   })
 })
 

@@ -9,13 +9,19 @@ export const make = Effect.gen(function* () {
     take: (tenantId, checks, nowMs) =>
       unavailable(Effect.gen(function* () {
         if (checks.length === 0) return decide([], [], nowMs)
-        // One statement for every bucket: an admitted bucket drops the hits that left its window and
-        // appends now; a full one is left untouched by the WHERE of DO UPDATE and is missing from RETURNING.
+        // One statement for every bucket. The gate admits the request only if every bucket has room
+        // (a refused request is counted nowhere); ON CONFLICT's WHERE re-checks each bucket on its locked,
+        // latest row, so even two racing statements can never push a bucket past its limit.
         const admitted = yield* sql<{ bucket: string; hits: ReadonlyArray<number> }>`
+          WITH input AS (
+            SELECT * FROM unnest(${checks.map((c) => c.bucket)}::text[], ${checks.map((c) => c.periodMs)}::float8[],
+                                 ${checks.map((c) => c.limit)}::int[]) AS i(bucket, period_ms, lim)
+          )
           INSERT INTO rate_limits AS r (tenant_id, bucket, hits, period_ms, lim)
-          SELECT ${tenantId}, i.bucket, ARRAY[${nowMs}::float8], i.period_ms, i.lim
-          FROM unnest(${checks.map((c) => c.bucket)}::text[], ${checks.map((c) => c.periodMs)}::float8[],
-                      ${checks.map((c) => c.limit)}::int[]) AS i(bucket, period_ms, lim)
+          SELECT ${tenantId}, i.bucket, ARRAY[${nowMs}::float8], i.period_ms, i.lim FROM input i
+          WHERE NOT EXISTS (
+            SELECT 1 FROM input j JOIN rate_limits c ON c.tenant_id = ${tenantId} AND c.bucket = j.bucket
+            WHERE (SELECT count(*) FROM unnest(c.hits) AS h WHERE h > ${nowMs}::float8 - j.period_ms) >= j.lim)
           ON CONFLICT (tenant_id, bucket) DO UPDATE
             SET hits = ARRAY(SELECT h FROM unnest(r.hits) AS h WHERE h > ${nowMs}::float8 - EXCLUDED.period_ms ORDER BY h)
                        || ${nowMs}::float8,

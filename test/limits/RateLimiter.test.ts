@@ -63,10 +63,22 @@ describe("RateLimiter (GCRA)", () => {
         // the three hits at t0 have left the minute window; the refused request was not counted anywhere
         assert.deepStrictEqual([again.tightest.name, again.tightest.remaining], ["per_minute", 2])
         const hourOnly = yield* limiter.take(tenant, [hour], t0 + 60_001)
-        assert.strictEqual(hourOnly.tightest.remaining, 100 - 5)
+        assert.strictEqual(hourOnly.tightest.remaining, 100 - 5) // 3 at t0, 1 at +60 000, this one
+      }).pipe(Effect.provide(layer)))
+
+  const concurrent = <E>(name: string, layer: Layer.Layer<RateLimiter, E>) =>
+    it.effect(`${name}: 40 concurrent requests against a limit of 10 → exactly 10 admitted`, () =>
+      Effect.gen(function* () {
+        const limiter = yield* RateLimiter
+        const check: Check = { name: "burst", bucket: `burst-${name}`, limit: 10, periodMs: 60_000 }
+        const results = yield* Effect.forEach(Array.from({ length: 40 }), (_, i) =>
+          limiter.take(tenant, [check], 9_000_000 + i), { concurrency: "unbounded" })
+        assert.strictEqual(results.filter((d) => d.allowed).length, 10)
       }).pipe(Effect.provide(layer)))
 
   contract("memory", RateLimiterMemory.layer)
+  concurrent("memory", RateLimiterMemory.layer)
+  if (hasPostgres) concurrent("PostgreSQL", RateLimiterPg.layer.pipe(Layer.provide(postgresLayer)))
   contract("PGlite", RateLimiterPg.layer.pipe(Layer.provide(pgliteLayer)))
   if (hasPostgres) contract("PostgreSQL", RateLimiterPg.layer.pipe(Layer.provide(postgresLayer)))
 })
