@@ -99,8 +99,18 @@ const program: Effect.Effect<void, unknown, AppConfig> = Effect.gen(function* ()
   }
 })
 
+// The server logs to stdout (pretty, or JSON lines with LOG_FORMAT=json); every other command logs to
+// stderr so that its stdout is exactly its output (`tenant create --json` prints one JSON line).
+const logger = Layer.unwrap(Effect.map(AppConfig, (config) =>
+  Logger.layer([
+    command === "serve"
+      ? (config.logFormat === "json" ? Logger.consoleJson : Logger.consolePretty())
+      : Logger.withConsoleError(Logger.formatSimple)
+  ])))
+
 program.pipe(
-  Effect.provide(AppConfigLive.layer),
   Effect.tapError((error) => Console.error(error instanceof Error ? error.message : String(error))),
-  NodeRuntime.runMain
+  Effect.provide(logger),
+  Effect.provide(AppConfigLive.layer),
+  (effect) => NodeRuntime.runMain(effect, { disableErrorReporting: true })
 )
