@@ -101,6 +101,14 @@ export const runOnce = (options: WorkerOptions = defaults) =>
     const claimed = yield* outbox.claim({ now: yield* nowDate, leaseMs: options.leaseMs, limit: options.batchSize })
     yield* Effect.forEach(claimed, (message) =>
       deliver(message, options).pipe(
+        // Shutdown mid-send: hand the message back at once instead of leaving it leased for leaseMs.
+        // (It may already have gone out: delivery is at least once.)
+        Effect.onInterrupt(() =>
+          message._tag === "Deliver"
+            ? Effect.flatMap(nowDate, (now) =>
+              outbox.markRetry({ tenantId: message.tenantId, id: message.id }, message.attempts, now, "interrupted by shutdown")
+            ).pipe(Effect.ignore)
+            : Effect.void),
         // A row whose result could not be recorded keeps its lease and is claimed again when it ends.
         Effect.catchCause((cause) => Effect.logError(`delivery of ${message.id} not recorded`, cause))
       ), { concurrency: options.concurrency, discard: true })

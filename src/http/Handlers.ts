@@ -5,6 +5,7 @@ import { Api } from "../api/Api.ts"
 import { ScopeMissing, ServiceUnavailable } from "../api/Errors.ts"
 import { CurrentKey } from "../api/Security.ts"
 import { Outbox } from "../delivery/Outbox.ts"
+import { normalizeEmail } from "../domain/Email.ts"
 import { Passwordless } from "../passwordless/Passwordless.ts"
 import { ping } from "../platform/Database.ts"
 import { TokenSigner } from "../sessions/TokenSigner.ts"
@@ -28,7 +29,8 @@ export const TestOutboxHandlers = HttpApiBuilder.group(Api, "test", (h) =>
         if (key.mode !== "test") {
           return yield* new ScopeMissing({ message: "The test outbox is only readable with a test key (sk_test_…)." })
         }
-        return { messages: yield* outbox.listTest(key.tenantId, query.to, query.limit ?? 20) }
+        const to = query.to === undefined ? undefined : normalizeEmail(query.to) ?? query.to
+        return { messages: yield* outbox.listTest(key.tenantId, to, query.limit ?? 20) }
       }))
   }))
 

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect, Fiber, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { TestClock } from "effect/testing"
 import { CapturedMail, layerCapture, Mailer, MailerError } from "../../src/delivery/Mailer.ts"
@@ -27,6 +27,22 @@ for (const [name, db] of backends) {
       const test = <E>(title: string, body: Effect.Effect<void, E, Outbox | Mailer | CapturedMail | SqlClient.SqlClient>) =>
         it.effect(title, () =>
           Effect.andThen(reset, body).pipe(Effect.provide(Layer.merge(layerCapture, TestClock.layer())), Effect.orDie))
+
+      test("interrupted mid-send (shutdown): the message is handed back at once, not left leased", Effect.gen(function* () {
+        const outbox = yield* Outbox
+        const start = yield* clockNow
+        const id = yield* outbox.enqueue(newMessage(), start)
+        const hanging = Layer.succeed(Mailer)({ send: () => Effect.never })
+        const fiber = yield* Effect.forkChild(runOnce(options).pipe(Effect.provide(hanging)))
+        yield* TestClock.withLive(Effect.sleep("300 millis"))
+        assert.strictEqual((yield* row(id))?.status, "sending")
+        yield* Fiber.interrupt(fiber)
+        const back = yield* row(id)
+        assert.strictEqual(back?.status, "queued")
+        assert.strictEqual(back?.lastError, "interrupted by shutdown")
+        assert.isAtMost(back?.nextAttemptAt.getTime() ?? Infinity, start.getTime())
+        assert.strictEqual(yield* runOnce(options), 1)
+      }))
 
       test("delivers a due message through the Mailer and wipes its payload", Effect.gen(function* () {
         const outbox = yield* Outbox
