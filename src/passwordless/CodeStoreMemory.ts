@@ -30,11 +30,13 @@ export const make = Effect.sync(() => {
     consume: (key, target, now) =>
       Effect.sync(() => {
         let row: AuthRequestRow | undefined
-        if (target.id !== null) {
-          row = visible(key, rows.get(k(key, target.id)))
-        } else if (target.proof._tag === "Link") {
+        if (target.proof._tag === "Link") {
+          // a link is found by its hash; with an id it must also be that request's link
           const hash = target.proof.hash
           for (const r of rows.values()) if (visible(key, r) && eq(r.linkHash, hash)) row = r
+          if (row !== undefined && target.id !== null && row.id !== target.id) return ConsumeResult.OriginMismatch()
+        } else if (target.id !== null) {
+          row = visible(key, rows.get(k(key, target.id)))
         }
         if (row === undefined) return ConsumeResult.NotFound()
         const lock = failures.get(fk(key, row.identifier))?.lockedUntil ?? null

@@ -37,17 +37,13 @@ export const make = Effect.gen(function* () {
 
   /** Explains, after the fact, why the one-statement consume changed nothing. Never decides anything. */
   const explain = Effect.fnUntraced(function* (key: Key, id: string | null, linkHash: Uint8Array | null, now: Date) {
-    const rows = id !== null
-      ? yield* sql`SELECT ${cols} FROM auth_requests WHERE tenant_id = ${key.tenantId} AND id = ${id} AND mode = ${key.mode}`
-      : yield* sql`SELECT ${cols} FROM auth_requests WHERE tenant_id = ${key.tenantId} AND link_hash = ${linkHash} AND mode = ${key.mode}`
-    if (rows[0] === undefined) {
-      if (id !== null && linkHash !== null) {
-        const other = yield* sql`SELECT id FROM auth_requests WHERE tenant_id = ${key.tenantId} AND link_hash = ${linkHash}`
-        if (other.length > 0) return ConsumeResult.OriginMismatch()
-      }
-      return ConsumeResult.NotFound()
-    }
+    const rows = linkHash !== null
+      ? yield* sql`SELECT ${cols} FROM auth_requests WHERE tenant_id = ${key.tenantId} AND link_hash = ${linkHash} AND mode = ${key.mode}`
+      : yield* sql`SELECT ${cols} FROM auth_requests WHERE tenant_id = ${key.tenantId} AND id = ${id} AND mode = ${key.mode}`
+    if (rows[0] === undefined) return ConsumeResult.NotFound()
     const row = rowOf(rows[0])
+    // The link is real but was issued for another request than the one the app kept from send.
+    if (id !== null && row.id !== id) return ConsumeResult.OriginMismatch()
     return blocked(row, now, yield* lockedUntil(key, row.identifier)) ?? ConsumeResult.NotFound()
   })
 

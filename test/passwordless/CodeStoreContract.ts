@@ -80,6 +80,11 @@ export const codeStoreContract = <E>(name: string, store: Layer.Layer<CodeStore,
           assert.strictEqual(good._tag, "Verified")
           const none = yield* s.consume(key, { id: null, proof: { _tag: "Link", hash: hash("zz"), challenge: null } }, at(3))
           assert.strictEqual(none._tag, "NotFound")
+          const other = rowFor(key)
+          yield* s.insert(other)
+          const crossed = yield* s.consume(key, { id: row.id, proof: { _tag: "Link", hash: other.linkHash ?? new Uint8Array(), challenge: null } }, at(4))
+          assert.strictEqual(crossed._tag, "OriginMismatch")
+          assert.strictEqual((yield* s.get(key, other.id))?.attempts, 0)
         }))
 
       it.effect("identifier failures lock every request of that identifier; reset clears the count", () =>
