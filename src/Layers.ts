@@ -9,11 +9,24 @@ import * as PasswordlessLive from "./passwordless/Passwordless.ts"
 import * as TenantsLive from "./tenants/Tenants.ts"
 import * as ApiKeysLive from "./keys/ApiKeys.ts"
 import * as RateLimiterPg from "./limits/RateLimiterPg.ts"
+import type { RateLimiter } from "./limits/RateLimiter.ts"
+import type { PgClient } from "@effect/sql-pg"
+import * as AuditPg from "./audit/AuditPg.ts"
+import * as AccountsLive from "./passwordless/Accounts.ts"
+import * as KeyAdminLive from "./keys/KeyAdmin.ts"
+import * as TenantAdminLive from "./tenants/TenantAdmin.ts"
 import * as Mailer from "./delivery/Mailer.ts"
 import * as OutboxPg from "./delivery/OutboxPg.ts"
 import * as Worker from "./delivery/Worker.ts"
 import * as TokenSignerLive from "./sessions/TokenSignerLive.ts"
 import * as SessionsLive from "./sessions/SessionsLive.ts"
+import { SessionServicesLive } from "./sessions/SessionLayers.ts"
+import * as EventsPg from "./webhooks/EventsPg.ts"
+import * as Resolver from "./webhooks/Resolver.ts"
+import * as WebhookSender from "./webhooks/Sender.ts"
+import * as WebhookStorePg from "./webhooks/WebhookStorePg.ts"
+import * as WebhooksLive from "./webhooks/Webhooks.ts"
+import * as WebhookWorker from "./webhooks/Worker.ts"
 
 /** PostgreSQL when DATABASE_URL is set, otherwise the embedded PGlite in SESAME_DATA_DIR. */
 export const DatabaseLive = Layer.unwrap(Effect.map(AppConfig, (config) =>
@@ -37,18 +50,28 @@ export const MailerLive = Layer.unwrap(Effect.map(AppConfig, (config) =>
  * Every domain service over one database layer. The database layer is given from outside so tests
  * can run the same wiring on PGlite or a fresh PostgreSQL database.
  */
-export const servicesOn = <E, R>(database: Layer.Layer<Database.Database, E, R>) => {
+export const servicesOn = <E, R>(
+  database: Layer.Layer<Database.Database, E, R>,
+  /** Only for the limiter benchmark (bench/limits-server.ts): the same server with another RateLimiter. */
+  rateLimiter: Layer.Layer<RateLimiter, never, PgClient.PgClient> = RateLimiterPg.layer
+) => {
   const base = Layer.mergeAll(database, SecretsLive.layer)
   const stores = Layer.mergeAll(
     CodeStorePg.layer, TenantsLive.layer, ApiKeysLive.layer, TransactionLive.layer, OutboxPg.layer, TokenSignerLive.layer,
-    RateLimiterPg.layer
+    rateLimiter, AuditPg.layer, AccountsLive.layer
   )
   const withMigrations = Layer.provideMerge(stores, Layer.provideMerge(MigrationsLive, base))
   const delivery = Layer.provideMerge(Worker.layer, MailerLive)
-  const sessions = SessionsLive.layer
-  return PasswordlessLive.layer.pipe(
+  const sessions = Layer.mergeAll(SessionsLive.layer, SessionServicesLive)
+  // Webhooks (#6): the event outbox, endpoints and deliveries, the SSRF-guarded sender, this process's worker.
+  const webhooks = Layer.mergeAll(WebhooksLive.layer, WebhookWorker.layer).pipe(
+    Layer.provideMerge(Layer.mergeAll(WebhookStorePg.layer, EventsPg.layer, WebhookSender.layer)),
+    Layer.provide(Resolver.layer)
+  )
+  return Layer.mergeAll(PasswordlessLive.layer, KeyAdminLive.layer, TenantAdminLive.layer).pipe(
     Layer.provideMerge(sessions),
     Layer.provideMerge(delivery),
+    Layer.provideMerge(webhooks),
     Layer.provideMerge(withMigrations)
   )
 }

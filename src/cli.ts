@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util"
 import { NodeRuntime } from "@effect/platform-node"
-import { Console, Effect, Layer, Logger, Option, Schema } from "effect"
+import { Clock, Console, Effect, Layer, Logger, Option, Schema } from "effect"
 import { AllScopes, ApiKeyId, Mode, Scope, TenantId } from "./domain/Ids.ts"
 import { ApiKeys } from "./keys/ApiKeys.ts"
 import { AppConfig } from "./platform/Config.ts"
@@ -12,13 +12,17 @@ import { serveOn } from "./http/Server.ts"
 import { bootstrapDefaultTenant, createTenantWithKeys } from "./tenants/Bootstrap.ts"
 import * as TenantsLive from "./tenants/Tenants.ts"
 import * as ApiKeysLive from "./keys/ApiKeys.ts"
+import * as SecretsLive from "./platform/Secrets.ts"
+import { ACTIVATION_DELAY_MS } from "./sessions/SigningKeys.ts"
+import { rotate } from "./sessions/TokenSignerLive.ts"
 
 const usage = `Usage: sesame <command>
   serve                                   run the server (runs pending migrations first)
   migrate                                 run pending migrations and exit
   tenant create --name NAME [--allow-redirect URL_PREFIX]... [--json]
   key create --tenant ID --mode live|test [--scopes a,b] [--json]
-  key revoke ID`
+  key revoke ID
+  keys rotate [--json]                    new JWT signing key (old ones stay in the JWKS until their tokens expire)`
 
 class UsageError extends Error {
   override readonly name = "UsageError"
@@ -93,6 +97,15 @@ const program: Effect.Effect<void, unknown, AppConfig> = Effect.gen(function* ()
       const id = yield* decode(ApiKeyId, arg, "key id")
       yield* Effect.provide(Effect.flatMap(ApiKeys, (keys) => keys.revoke(id)), AdminLayer)
       return yield* Console.log(`revoked ${id}`)
+    }
+    case "keys rotate": {
+      const now = new Date(yield* Clock.currentTimeMillis)
+      const kid = yield* Effect.provide(rotate(now), Layer.merge(AdminLayer, SecretsLive.layer))
+      const signsFrom = new Date(now.getTime() + ACTIVATION_DELAY_MS).toISOString()
+      return yield* Console.log(opts.json === true
+        ? JSON.stringify({ kid, signsFrom })
+        : `signing key ${kid} is in the JWKS now and signs new tokens from ${signsFrom} at the latest;\n` +
+          "the previous keys stay in the JWKS until every token they signed has expired.")
     }
     default:
       return yield* Effect.fail(new UsageError(`unknown command: ${[command, sub].filter(Boolean).join(" ")}\n${usage}`))

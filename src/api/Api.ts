@@ -1,7 +1,13 @@
 import { HttpApi, OpenApi } from "effect/http-api"
+import { AuditApi } from "./Audit.ts"
+import { KeysApi } from "./Keys.ts"
+import { TenantApi } from "./Tenant.ts"
 import { PasswordlessApi } from "./Passwordless.ts"
 import { RequestGuard } from "./Security.ts"
+import { OidcApi, SessionsApi, TokenApi } from "./Sessions.ts"
 import { TestOutboxApi } from "./TestOutbox.ts"
+import { UsersApi } from "./Users.ts"
+import { WebhooksApi } from "./Webhooks.ts"
 import { WellknownApi } from "./Wellknown.ts"
 
 /** The one definition of Sesame's public HTTP contract: server, OpenAPI document and client derive from it. */
@@ -9,13 +15,27 @@ export class Api extends HttpApi.make("sesame")
   .add(PasswordlessApi)
   .add(TestOutboxApi)
   .add(WellknownApi)
+  .add(SessionsApi)
+  .add(TokenApi)
+  .add(UsersApi)
+  .add(KeysApi)
+  .add(TenantApi)
+  .add(AuditApi)
+  .add(OidcApi)
+  .add(WebhooksApi)
   .middleware(RequestGuard)
   .annotate(OpenApi.Title, "Sesame")
   .annotate(OpenApi.Version, "1") {}
 
+export * from "./Audit.ts"
 export * from "./Errors.ts"
+export * from "./Keys.ts"
 export * from "./Passwordless.ts"
 export * from "./Security.ts"
+export * from "./Sessions.ts"
 export * from "./Shapes.ts"
+export * from "./Tenant.ts"
 export * from "./TestOutbox.ts"
+export * from "./Users.ts"
+export * from "./Webhooks.ts"
 export * from "./Wellknown.ts"

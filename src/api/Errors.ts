@@ -95,6 +95,11 @@ export class TokenExpired extends Schema.Error<TokenExpired>("TokenExpired")(
   body("TOKEN_EXPIRED", 401, "The token has expired."), { httpApiStatus: 401 }
 ) { readonly _tag = "TokenExpired" }
 
+export class RefreshTokenReused extends Schema.Error<RefreshTokenReused>("RefreshTokenReused")(
+  body("REFRESH_TOKEN_REUSED", 401, "This refresh token was already used; its session has been revoked. Sign in again."),
+  { httpApiStatus: 401 }
+) { readonly _tag = "RefreshTokenReused" }
+
 export class DeliveryFailed extends Schema.Error<DeliveryFailed>("DeliveryFailed")(
   body("DELIVERY_FAILED", 502, "The message could not be delivered."), { httpApiStatus: 502 }
 ) { readonly _tag = "DeliveryFailed" }

@@ -144,7 +144,7 @@ export type AuthRequestStatus = typeof AuthRequestStatus.Type
 
 const VerifyErrors = [
   ValidationFailed, InvalidEmail, NotFound, CodeInvalid, CodeExpired, AlreadyUsed, TooManyAttempts, OriginMismatch,
-  ServiceUnavailable
+  RateLimited, ServiceUnavailable
 ] as const
 
 export class PasswordlessApi extends HttpApiGroup.make("passwordless")

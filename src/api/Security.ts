@@ -7,6 +7,7 @@ import {
   Internal,
   IpNotAllowed,
   PayloadTooLarge,
+  RateLimited,
   ScopeMissing,
   ServiceUnavailable,
   UnsupportedMediaType,
@@ -27,7 +28,8 @@ export const RequiredScope = Context.Reference<Scope | undefined>("sesame/Requir
 })
 
 export class ApiKeyAuth extends HttpApiMiddleware.Service<ApiKeyAuth, { provides: CurrentKey }>()("sesame/ApiKeyAuth", {
-  error: [ApiKeyMissing, ApiKeyInvalid, ScopeMissing, IpNotAllowed, ServiceUnavailable],
+  // RATE_LIMITED: the key's own per-minute limit (API.md "Rate limits"), counted on every request
+  error: [ApiKeyMissing, ApiKeyInvalid, ScopeMissing, IpNotAllowed, RateLimited, ServiceUnavailable],
   security: {
     bearer: HttpApiSecurity.bearer,
     apiKey: HttpApiSecurity.apiKey({ key: "x-api-key", in: "header" })

@@ -27,13 +27,23 @@ export const TenantSettings = Schema.Struct({
   redirectAllowlist: Schema.optionalKey(Schema.Array(Schema.String.check(Schema.isMaxLength(2048)))),
   accessTokenTtlSeconds: Schema.optionalKey(Int(60, 86400)),
   refreshTokenTtlSeconds: Schema.optionalKey(Int(3600, 365 * 86400)),
+  sessionLifetimeSeconds: Schema.optionalKey(Int(3600, 3650 * 86400)),
   limits: Schema.optionalKey(Schema.Struct({
     sendPerIdentifierMinute: Schema.optionalKey(Int(1, 1000)),
     sendPerIdentifierHour: Schema.optionalKey(Int(1, 10000)),
     linkSendPerIdentifierHour: Schema.optionalKey(Int(1, 10000)),
     sendPerIpHour: Schema.optionalKey(Int(1, 100000)),
-    requestsPerKeyMinute: Schema.optionalKey(Int(1, 1000000))
+    requestsPerKeyMinute: Schema.optionalKey(Int(1, 1000000)),
+    smsSendPerPhoneHour: Schema.optionalKey(Int(1, 10000)),
+    verifyPerIdentifierMinute: Schema.optionalKey(Int(1, 1000))
   })),
+  /** false: unknown identifiers get the same send response, but no code (API.md "Passwordless"). */
+  allowSignup: Schema.optionalKey(Schema.Boolean),
+  /** With sign-up off, email an unknown address that it has no account instead of sending nothing. */
+  noAccountEmail: Schema.optionalKey(Schema.Boolean),
+  resendStrategy: Schema.optionalKey(Schema.Literals(["rotate", "reuse", "keep"])),
+  logoUrl: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(2048), Schema.isPattern(/^https:\/\/[^\s]+$/))),
+  primaryColor: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^#[0-9a-fA-F]{6}$/))),
   senderName: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(100))),
   replyTo: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(254)))
 })
@@ -58,6 +68,8 @@ export interface Policy {
   readonly redirectAllowlist: ReadonlyArray<string>
   readonly accessTokenTtlSeconds: number
   readonly refreshTokenTtlSeconds: number
+  /** Absolute session lifetime: no refresh extends a session past it (ASVS 10.4.8). */
+  readonly sessionLifetimeSeconds: number
   readonly senderName: string | null
   readonly replyTo: string | null
   readonly limits: {
@@ -66,7 +78,14 @@ export interface Policy {
     readonly linkSendPerIdentifierHour: number
     readonly sendPerIpHour: number
     readonly requestsPerKeyMinute: number
+    readonly smsSendPerPhoneHour: number
+    readonly verifyPerIdentifierMinute: number
   }
+  readonly allowSignup: boolean
+  readonly noAccountEmail: boolean
+  readonly resendStrategy: "rotate" | "reuse" | "keep"
+  readonly logoUrl: string | null
+  readonly primaryColor: string | null
 }
 
 export const policyOf = (s: TenantSettings, tenantName: string): Policy => ({
@@ -89,6 +108,7 @@ export const policyOf = (s: TenantSettings, tenantName: string): Policy => ({
   redirectAllowlist: s.redirectAllowlist ?? [],
   accessTokenTtlSeconds: s.accessTokenTtlSeconds ?? 3600,
   refreshTokenTtlSeconds: s.refreshTokenTtlSeconds ?? 30 * 86400,
+  sessionLifetimeSeconds: s.sessionLifetimeSeconds ?? 90 * 86400,
   senderName: s.senderName ?? null,
   replyTo: s.replyTo ?? null,
   // API.md "Rate limits" defaults.
@@ -97,6 +117,13 @@ export const policyOf = (s: TenantSettings, tenantName: string): Policy => ({
     sendPerIdentifierHour: s.limits?.sendPerIdentifierHour ?? 50,
     linkSendPerIdentifierHour: s.limits?.linkSendPerIdentifierHour ?? 5,
     sendPerIpHour: s.limits?.sendPerIpHour ?? 30,
-    requestsPerKeyMinute: s.limits?.requestsPerKeyMinute ?? 6000
-  }
+    requestsPerKeyMinute: s.limits?.requestsPerKeyMinute ?? 6000,
+    smsSendPerPhoneHour: s.limits?.smsSendPerPhoneHour ?? 5,
+    verifyPerIdentifierMinute: s.limits?.verifyPerIdentifierMinute ?? 20
+  },
+  allowSignup: s.allowSignup ?? true,
+  noAccountEmail: s.noAccountEmail ?? false,
+  resendStrategy: s.resendStrategy ?? "rotate",
+  logoUrl: s.logoUrl ?? null,
+  primaryColor: s.primaryColor ?? null
 })

@@ -8,7 +8,10 @@ import { Outbox } from "../delivery/Outbox.ts"
 import { normalizeEmail } from "../domain/Email.ts"
 import { Passwordless } from "../passwordless/Passwordless.ts"
 import { ping } from "../platform/Database.ts"
+import { JWKS_MAX_AGE_SECONDS } from "../sessions/SigningKeys.ts"
 import { TokenSigner } from "../sessions/TokenSigner.ts"
+import { cacheFor } from "./CacheControl.ts"
+import { WebhookHandlers } from "./WebhookHandlers.ts"
 
 export const PasswordlessHandlers = HttpApiBuilder.group(Api, "passwordless", (h) =>
   Effect.gen(function* () {
@@ -39,7 +42,7 @@ export const WellknownHandlers = HttpApiBuilder.group(Api, "wellknown", (h) =>
     const signer = yield* TokenSigner
     const sql = yield* SqlClient.SqlClient
     return h
-      .handle("jwks", () => signer.jwks())
+      .handle("jwks", () => Effect.andThen(cacheFor(JWKS_MAX_AGE_SECONDS), signer.jwks()))
       .handle("healthz", () => Effect.succeed({ status: "ok" as const }))
       .handle("readyz", () =>
         ping.pipe(
@@ -50,4 +53,4 @@ export const WellknownHandlers = HttpApiBuilder.group(Api, "wellknown", (h) =>
         ))
   }))
 
-export const Handlers = Layer.mergeAll(PasswordlessHandlers, TestOutboxHandlers, WellknownHandlers)
+export const Handlers = Layer.mergeAll(PasswordlessHandlers, TestOutboxHandlers, WellknownHandlers, WebhookHandlers)

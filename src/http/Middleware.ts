@@ -14,6 +14,8 @@ import {
 import { ApiKeyAuth, CurrentKey, RequestGuard, RequiredScope } from "../api/Security.ts"
 import { ApiKeys } from "../keys/ApiKeys.ts"
 import { RateLimitBox } from "../limits/Limits.ts"
+import { RequestContext } from "../audit/Audit.ts"
+import { makeKeyGuard } from "./KeyGuard.ts"
 import type { LimitState } from "../limits/RateLimiter.ts"
 
 export const MAX_BODY_BYTES = 64 * 1024
@@ -79,24 +81,30 @@ const credentialOf = (request: HttpServerRequest.HttpServerRequest): string | un
 export const ApiKeyAuthLive = Layer.effect(ApiKeyAuth)(
   Effect.gen(function* () {
     const keys = yield* ApiKeys
+    const guard = yield* makeKeyGuard
     const authenticate = <E, R>(httpEffect: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>, endpoint: { readonly annotations: Context.Context<never> }) =>
       Effect.gen(function* () {
         const request = yield* HttpServerRequest.HttpServerRequest
         const secret = credentialOf(request)
         if (secret === undefined) return yield* new ApiKeyMissing({})
         const key = yield* keys.authenticate(secret)
+        // The allowlist before the scope: a caller from elsewhere learns nothing about the key.
+        yield* guard.checkAddress(request, key)
         const scope = Context.get(endpoint.annotations, RequiredScope)
         if (scope !== undefined && !key.scopes.includes(scope)) return yield* new ScopeMissing({ scope })
+        const info = guard.describe(request, key)
         const box: { current: LimitState | undefined } = { current: undefined }
         yield* HttpEffect.appendPreResponseHandler((_request, response) =>
-          Effect.succeed(box.current === undefined ? response : HttpServerResponse.setHeaders(response, {
+          Effect.succeed(HttpServerResponse.setHeaders(response, box.current === undefined ? { "x-request-id": info.requestId ?? "" } : {
+            "x-request-id": info.requestId ?? "",
             "x-ratelimit-limit": String(box.current.limit),
             "x-ratelimit-remaining": String(box.current.remaining),
             "x-ratelimit-reset": String(Math.ceil(box.current.resetAtMs / 1000))
           })))
-        return yield* httpEffect.pipe(
+        return yield* Effect.andThen(guard.countRequest(key), httpEffect).pipe(
           Effect.provideService(CurrentKey, { keyId: key.id, tenantId: key.tenantId, mode: key.mode, scopes: key.scopes }),
-          Effect.provideService(RateLimitBox, box)
+          Effect.provideService(RateLimitBox, box),
+          Effect.provideService(RequestContext, info)
         )
       })
     // Both schemes resolve the same way (Bearer first, then x-api-key), so whichever the framework

@@ -4,12 +4,18 @@ import { Layer } from "effect"
 import { HttpRouter } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { Api } from "../api/Api.ts"
+import { AccessTokenAuthLive } from "./AccessTokenAuth.ts"
+import { AdminHandlers } from "./AdminHandlers.ts"
 import { Handlers } from "./Handlers.ts"
 import { ApiKeyAuthLive, RequestGuardLive } from "./Middleware.ts"
+import { SessionHandlers } from "./SessionHandlers.ts"
 
 /** The HttpApi routes (+ `/openapi.json`) with their handlers and middleware; needs the domain services. */
 export const ApiRoutes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pipe(
   Layer.provide(Handlers),
+  Layer.provide(SessionHandlers),
+  Layer.provide(AdminHandlers),
+  Layer.provide(AccessTokenAuthLive),
   Layer.provide(ApiKeyAuthLive),
   Layer.provide(RequestGuardLive)
 )

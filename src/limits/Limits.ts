@@ -1,4 +1,4 @@
-import { Context } from "effect"
+import { Context, Effect } from "effect"
 import type { Mode } from "../domain/Ids.ts"
 import type { Policy } from "../domain/TenantSettings.ts"
 import type { Check, LimitState } from "./RateLimiter.ts"
@@ -26,9 +26,34 @@ export const sendChecks = (
 }
 
 /**
+ * Every `/v1` request with an API key counts against the key's per-minute limit (API.md: 6000/minute).
+ * Above LOG_MAX it is a slotted window: one row of 61 integers per key however busy the key is.
+ */
+export const keyChecks = (policy: Policy, keyId: string): ReadonlyArray<Check> => [
+  { name: "requests_per_key_minute", bucket: `key_m:${keyId}`, limit: policy.limits.requestsPerKeyMinute, periodMs: MINUTE }
+]
+
+/** Code guesses per identifier and minute, across all of its auth requests (API.md: 20/minute). */
+export const verifyChecks = (policy: Policy, input: { readonly mode: Mode; readonly identifier: string }): ReadonlyArray<Check> => [
+  {
+    name: "verify_per_identifier_minute",
+    bucket: `verify_m:${input.mode}:${input.identifier}`,
+    limit: policy.limits.verifyPerIdentifierMinute,
+    periodMs: MINUTE
+  }
+]
+
+/**
  * The request's tightest limit, written by whoever counted the request and read by the HTTP layer
  * for `X-RateLimit-*`. The HTTP middleware provides a fresh box per request.
  */
 export const RateLimitBox = Context.Reference<{ current: LimitState | undefined }>("sesame/RateLimitBox", {
   defaultValue: () => ({ current: undefined })
 })
+
+/** Keeps the limit with the least room of everything this request counted against, for X-RateLimit-*. */
+export const noteLimit = (state: LimitState) =>
+  Effect.gen(function* () {
+    const box = yield* RateLimitBox
+    if (box.current === undefined || state.remaining <= box.current.remaining) box.current = state
+  })

@@ -37,6 +37,11 @@ export interface AuthRequestRow {
   readonly expiresAt: Date
   readonly verifiedAt: Date | null
   readonly userId: UserId | null
+  /** resendStrategy `reuse`: the credentials sealed with AES-256-GCM (AAD = request id); wiped on verify. */
+  readonly sealedCredentials?: Uint8Array | null
+  /** resendStrategy `keep`: hashes of earlier codes and links that stay valid until the request expires. */
+  readonly keptCodeHashes?: ReadonlyArray<Uint8Array>
+  readonly keptLinkHashes?: ReadonlyArray<Uint8Array>
 }
 
 /** What the caller proves: a code (its HMAC) or a link token (its SHA-256, plus the PKCE challenge it recomputed). */
@@ -96,8 +101,11 @@ export class CodeStore extends Context.Service<CodeStore, {
     target: { readonly id: AuthRequestId | null; readonly proof: Proof },
     now: Date
   ) => Effect.Effect<ConsumeResult, ServiceUnavailable>
-  /** Records a wrong guess against the identifier; locks it for `lockMs` after `maxFailures` consecutive ones. */
-  readonly recordFailure: (key: Key, identifier: string, policy: IdentifierPolicy, now: Date) => Effect.Effect<void, ServiceUnavailable>
+  /**
+   * Records a wrong guess against the identifier; locks it for `lockMs` after `maxFailures` consecutive
+   * ones. True when this failure locked it.
+   */
+  readonly recordFailure: (key: Key, identifier: string, policy: IdentifierPolicy, now: Date) => Effect.Effect<boolean, ServiceUnavailable>
   readonly resetFailures: (key: Key, identifier: string, now: Date) => Effect.Effect<void, ServiceUnavailable>
   /** Replaces the credentials (when given) and counts a resend, if the cooldown and the resend cap allow it. */
   readonly resend: (
@@ -108,6 +116,8 @@ export class CodeStore extends Context.Service<CodeStore, {
       readonly linkHash: Uint8Array | null
       readonly cooldownMs: number
       readonly maxResends: number
+      /** Keep the replaced code and link valid beside the new ones (resendStrategy `keep`). */
+      readonly keep?: boolean
     },
     now: Date
   ) => Effect.Effect<ResendResult, ServiceUnavailable>

@@ -13,6 +13,8 @@ export const make = Effect.sync(() => {
   const visible = (key: Key, row: AuthRequestRow | undefined) =>
     row !== undefined && row.tenantId === key.tenantId && row.mode === key.mode ? row : undefined
   const eq = (a: Uint8Array | null, b: Uint8Array) => a !== null && constantTimeEqual(a, b)
+  const linkMatches = (row: AuthRequestRow, hash: Uint8Array) =>
+    eq(row.linkHash, hash) || (row.keptLinkHashes ?? []).some((h) => eq(h, hash))
 
   return CodeStore.of({
     insert: (row) => Effect.sync(() => void rows.set(k(row, row.id), row)),
@@ -33,7 +35,7 @@ export const make = Effect.sync(() => {
         if (target.proof._tag === "Link") {
           // a link is found by its hash; with an id it must also be that request's link
           const hash = target.proof.hash
-          for (const r of rows.values()) if (visible(key, r) && eq(r.linkHash, hash)) row = r
+          for (const r of rows.values()) if (visible(key, r) && linkMatches(r, hash)) row = r
           if (row !== undefined && target.id !== null && row.id !== target.id) return ConsumeResult.OriginMismatch()
         } else if (target.id !== null) {
           row = visible(key, rows.get(k(key, target.id)))
@@ -44,10 +46,12 @@ export const make = Effect.sync(() => {
         if (reason !== undefined) return reason
         const proof = target.proof
         const ok = proof._tag === "Code"
-          ? eq(row.codeHash, proof.hash)
-          : eq(row.linkHash, proof.hash) && (row.codeChallenge === null || row.codeChallenge === proof.challenge)
+          ? eq(row.codeHash, proof.hash) || (row.keptCodeHashes ?? []).some((h) => eq(h, proof.hash))
+          : linkMatches(row, proof.hash) && (row.codeChallenge === null || row.codeChallenge === proof.challenge)
         const attempts = row.attempts + 1
-        const updated: AuthRequestRow = { ...row, attempts, verifiedAt: ok ? now : null }
+        const updated: AuthRequestRow = {
+          ...row, attempts, verifiedAt: ok ? now : null, sealedCredentials: ok ? null : row.sealedCredentials ?? null
+        }
         rows.set(k(key, row.id), updated)
         return ok
           ? ConsumeResult.Verified({ request: updated })
@@ -63,6 +67,7 @@ export const make = Effect.sync(() => {
             ? { failures: 0, lockedUntil: new Date(now.getTime() + policy.lockMs) }
             : { failures: n, lockedUntil: current.lockedUntil }
         )
+        return n >= policy.maxFailures
       }),
     resetFailures: (key, identifier) => Effect.sync(() => void failures.delete(fk(key, identifier))),
     resend: (key, id, update, now) =>
@@ -82,6 +87,10 @@ export const make = Effect.sync(() => {
           ...row,
           codeHash: update.codeHash ?? row.codeHash,
           linkHash: update.linkHash ?? row.linkHash,
+          ...(update.keep === true ? {
+            keptCodeHashes: [...row.keptCodeHashes ?? [], ...(row.codeHash !== null && update.codeHash !== null ? [row.codeHash] : [])],
+            keptLinkHashes: [...row.keptLinkHashes ?? [], ...(row.linkHash !== null && update.linkHash !== null ? [row.linkHash] : [])]
+          } : {}),
           resends: row.resends + 1,
           lastSentAt: now
         }

@@ -17,7 +17,7 @@ export const unavailable = <A, E, R>(
 
 const COLUMNS = "tenant_id, id, mode, channel, type, identifier, email, phone, code_hash, code_length, link_hash, code_challenge, " +
   "redirect_url, state, template, locale, metadata, approval, render_options, client_ip, user_agent, attempts, max_attempts, resends, " +
-  "last_sent_at, created_at, expires_at, verified_at, user_id"
+  "last_sent_at, created_at, expires_at, verified_at, user_id, sealed_credentials"
 
 export const make = Effect.gen(function* () {
   const sql = yield* PgClient.PgClient
@@ -30,6 +30,9 @@ export const make = Effect.gen(function* () {
       Effect.map((rows) => rows[0]?.lockedUntil ?? null)
     )
 
+  // the link_hash index, or the GIN index on the links a `keep` resend kept valid
+  const linkIs = (hash: Uint8Array) => sql`(link_hash = ${hash} OR kept_link_hashes @> ARRAY[${hash}::bytea])`
+
   const get = (key: Key, id: string) =>
     sql`SELECT ${cols} FROM auth_requests WHERE tenant_id = ${key.tenantId} AND id = ${id} AND mode = ${key.mode}`.pipe(
       Effect.map((rows) => rows[0] === undefined ? undefined : rowOf(rows[0]))
@@ -38,7 +41,7 @@ export const make = Effect.gen(function* () {
   /** Explains, after the fact, why the one-statement consume changed nothing. Never decides anything. */
   const explain = Effect.fnUntraced(function* (key: Key, id: string | null, linkHash: Uint8Array | null, now: Date) {
     const rows = linkHash !== null
-      ? yield* sql`SELECT ${cols} FROM auth_requests WHERE tenant_id = ${key.tenantId} AND link_hash = ${linkHash} AND mode = ${key.mode}`
+      ? yield* sql`SELECT ${cols} FROM auth_requests WHERE tenant_id = ${key.tenantId} AND ${linkIs(linkHash)} AND mode = ${key.mode}`
       : yield* sql`SELECT ${cols} FROM auth_requests WHERE tenant_id = ${key.tenantId} AND id = ${id} AND mode = ${key.mode}`
     if (rows[0] === undefined) return ConsumeResult.NotFound()
     const row = rowOf(rows[0])
@@ -72,16 +75,18 @@ export const make = Effect.gen(function* () {
     consume: (key, target, now) =>
       unavailable(Effect.gen(function* () {
         const { proof } = target
+        // resendStrategy "keep": earlier codes and links of the request match too
         const matches = proof._tag === "Code"
-          ? sql`code_hash = ${proof.hash}`
-          : sql`link_hash = ${proof.hash} AND (code_challenge IS NULL OR code_challenge = ${proof.challenge})`
+          ? sql`(code_hash = ${proof.hash} OR ${proof.hash}::bytea = ANY(kept_code_hashes))`
+          : sql`${linkIs(proof.hash)} AND (code_challenge IS NULL OR code_challenge = ${proof.challenge})`
         const which = target.id !== null
-          ? sql`id = ${target.id}${proof._tag === "Link" ? sql` AND link_hash = ${proof.hash}` : sql``}`
-          : sql`link_hash = ${proof._tag === "Link" ? proof.hash : null}`
+          ? sql`id = ${target.id}${proof._tag === "Link" ? sql` AND ${linkIs(proof.hash)}` : sql``}`
+          : proof._tag === "Link" ? linkIs(proof.hash) : sql`FALSE`
         const rows = yield* sql`
           UPDATE auth_requests a SET
             attempts = a.attempts + 1,
-            verified_at = CASE WHEN ${matches} THEN ${now}::timestamptz ELSE NULL END
+            verified_at = CASE WHEN ${matches} THEN ${now}::timestamptz ELSE NULL END,
+            sealed_credentials = CASE WHEN ${matches} THEN NULL ELSE a.sealed_credentials END
           WHERE a.tenant_id = ${key.tenantId} AND a.mode = ${key.mode} AND ${which}
             AND a.verified_at IS NULL AND a.expires_at > ${now} AND a.attempts < a.max_attempts
             AND NOT EXISTS (SELECT 1 FROM identifier_failures f
@@ -98,16 +103,21 @@ export const make = Effect.gen(function* () {
 
     /** One upsert: consecutive failures across every request of the identifier (a resend never resets them). */
     recordFailure: (key, identifier, policy, now) =>
-      unavailable(sql`
-        INSERT INTO identifier_failures (tenant_id, mode, identifier, failures, locked_until, updated_at)
-        VALUES (${key.tenantId}, ${key.mode}, ${identifier}, 1, NULL, ${now})
+      unavailable(sql<{ locked: boolean }>`
+        INSERT INTO identifier_failures AS f (tenant_id, mode, identifier, failures, locked_until, updated_at)
+        VALUES (${key.tenantId}, ${key.mode}, ${identifier},
+                CASE WHEN 1 >= ${policy.maxFailures} THEN 0 ELSE 1 END,
+                CASE WHEN 1 >= ${policy.maxFailures} THEN ${new Date(now.getTime() + policy.lockMs)}::timestamptz END, ${now})
         ON CONFLICT (tenant_id, mode, identifier) DO UPDATE SET
-          failures = CASE WHEN identifier_failures.failures + 1 >= ${policy.maxFailures} THEN 0
-                          ELSE identifier_failures.failures + 1 END,
-          locked_until = CASE WHEN identifier_failures.failures + 1 >= ${policy.maxFailures}
+          failures = CASE WHEN f.failures + 1 >= ${policy.maxFailures} THEN 0
+                          ELSE f.failures + 1 END,
+          locked_until = CASE WHEN f.failures + 1 >= ${policy.maxFailures}
                               THEN ${new Date(now.getTime() + policy.lockMs)}::timestamptz
-                              ELSE identifier_failures.locked_until END,
-          updated_at = ${now}`.pipe(Effect.asVoid)),
+                              ELSE f.locked_until END,
+          updated_at = ${now}
+        RETURNING f.failures = 0 AND f.locked_until = ${new Date(now.getTime() + policy.lockMs)}::timestamptz AS locked`.pipe(
+        Effect.map((rows) => rows[0]?.locked === true)
+      )),
 
     resetFailures: (key, identifier, now) =>
       unavailable(sql`UPDATE identifier_failures SET failures = 0, updated_at = ${now}
@@ -121,6 +131,10 @@ export const make = Effect.gen(function* () {
           UPDATE auth_requests a SET
             code_hash = COALESCE(${update.codeHash}::bytea, a.code_hash),
             link_hash = COALESCE(${update.linkHash}::bytea, a.link_hash),
+            kept_code_hashes = CASE WHEN ${update.keep === true} AND ${update.codeHash}::bytea IS NOT NULL AND a.code_hash IS NOT NULL
+                               THEN array_append(a.kept_code_hashes, a.code_hash) ELSE a.kept_code_hashes END,
+            kept_link_hashes = CASE WHEN ${update.keep === true} AND ${update.linkHash}::bytea IS NOT NULL AND a.link_hash IS NOT NULL
+                               THEN array_append(a.kept_link_hashes, a.link_hash) ELSE a.kept_link_hashes END,
             resends = a.resends + 1,
             last_sent_at = ${now}
           WHERE a.tenant_id = ${key.tenantId} AND a.id = ${id} AND a.mode = ${key.mode}

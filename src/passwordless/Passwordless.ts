@@ -16,10 +16,17 @@ import { Secrets } from "../platform/Secrets.ts"
 import { Transaction } from "../platform/Transaction.ts"
 import { Sessions } from "../sessions/Sessions.ts"
 import { Tenants } from "../tenants/Tenants.ts"
-import { RateLimitBox, sendChecks } from "../limits/Limits.ts"
-import { RateLimiter } from "../limits/RateLimiter.ts"
+import { noteLimit, sendChecks, verifyChecks } from "../limits/Limits.ts"
+import { type Check, RateLimiter } from "../limits/RateLimiter.ts"
+import { Audit } from "../audit/Audit.ts"
+import type { MessagePayload } from "../delivery/Outbox.ts"
+import { Accounts } from "./Accounts.ts"
+import { outgoing } from "./Enumeration.ts"
+import { planResend, sealFor } from "./ResendStrategy.ts"
 import { type AuthRequestRow, CodeStore, type Key, type Proof } from "./CodeStore.ts"
-import { composeEmail, type Credentials } from "./Compose.ts"
+import type { Credentials } from "./Compose.ts"
+import { Events } from "../webhooks/Events.ts"
+import { loginFailed } from "../webhooks/AuthEvents.ts"
 
 type Caller = CurrentKey["Service"]
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000))
@@ -28,10 +35,10 @@ export class Passwordless extends Context.Service<Passwordless, {
   readonly send: (caller: Caller, request: SendRequest) => Effect.Effect<SendResponse,
     ValidationFailed | InvalidEmail | RedirectNotAllowed | ChannelDisabled | RateLimited | DeliveryFailed | ServiceUnavailable>
   readonly resend: (caller: Caller, id: AuthRequestId) => Effect.Effect<SendResponse,
-    NotFound | ResendTooSoon | CodeExpired | AlreadyUsed | TooManyAttempts | DeliveryFailed | ServiceUnavailable>
+    NotFound | ResendTooSoon | CodeExpired | AlreadyUsed | TooManyAttempts | RateLimited | DeliveryFailed | ServiceUnavailable>
   readonly verify: (caller: Caller, request: VerifyRequest) => Effect.Effect<VerifyResponse,
     ValidationFailed | InvalidEmail | NotFound | CodeInvalid | CodeExpired | AlreadyUsed | TooManyAttempts | OriginMismatch |
-    ServiceUnavailable>
+    RateLimited | ServiceUnavailable>
   readonly status: (caller: Caller, id: AuthRequestId) => Effect.Effect<AuthRequestStatus, NotFound | ServiceUnavailable>
 }>()("sesame/Passwordless") {}
 
@@ -71,6 +78,23 @@ export const make = Effect.gen(function* () {
   const tx = yield* Transaction
   const sessions = yield* Sessions
   const limiter = yield* RateLimiter
+  const audit = yield* Audit
+  const accounts = yield* Accounts
+  const events = yield* Events
+
+  /** Counts the request against `checks`; refused → RATE_LIMITED naming the limit (sampled into the audit log). */
+  const limit = (caller: Caller, checks: ReadonlyArray<Check>, nowMs: number) =>
+    Effect.gen(function* () {
+      const decision = yield* limiter.take(caller.tenantId, checks, nowMs)
+      yield* noteLimit(decision.tightest)
+      if (decision.allowed) return
+      const name = decision.tightest.name
+      const retryAfter = seconds(decision.retryAfterMs)
+      yield* audit.sampled(`${caller.mode}:${name}`, {
+        tenantId: caller.tenantId, mode: caller.mode, type: "rate_limited", subject: name, details: { limit: name, retryAfter }
+      })
+      return yield* new RateLimited({ limit: name, retryAfter })
+    })
 
   // A key always belongs to an existing tenant (foreign key), so a missing tenant is a defect.
   const tenantOf = (caller: Caller) => tenants.get(caller.tenantId).pipe(Effect.catchTag("NotFound", Effect.die))
@@ -87,21 +111,25 @@ export const make = Effect.gen(function* () {
 
   /** Queues the message in the caller's transaction; after commit either wakes the worker or, for "sync", delivers inline. */
   const dispatch = <E>(
-    caller: Caller, row: AuthRequestRow, credentials: Credentials, policy: Policy, nowMs: number,
+    caller: Caller, row: AuthRequestRow, email: MessagePayload | null, nowMs: number,
     write: Effect.Effect<void, E>, sync: boolean
   ) => Effect.gen(function* () {
-    const messageId = yield* tx.run(Effect.andThen(write, outbox.enqueue({
-      tenantId: caller.tenantId,
-      mode: caller.mode,
-      authRequestId: row.id,
-      channel: "email",
-      recipient: row.identifier,
-      email: composeEmail(row, credentials, policy, nowMs),
-      expiresAt: row.expiresAt
-    }, new Date(nowMs))))
+    // A suppressed message (sign-up off, unknown address) costs one row too, so both answers take as long.
+    const queue = email === null
+      ? Effect.as(audit.record({ tenantId: caller.tenantId, mode: caller.mode, type: "send.suppressed", subject: row.id, details: {} }), undefined)
+      : outbox.enqueue({
+        tenantId: caller.tenantId,
+        mode: caller.mode,
+        authRequestId: row.id,
+        channel: "email",
+        recipient: row.identifier,
+        email,
+        expiresAt: row.expiresAt
+      }, new Date(nowMs))
+    const messageId = yield* tx.run(Effect.andThen(write, queue))
     if (caller.mode === "test") return "sent" as const
     if (sync) {
-      yield* worker.deliverNow(caller.tenantId, messageId)
+      if (messageId !== undefined) yield* worker.deliverNow(caller.tenantId, messageId)
       return "sent" as const
     }
     yield* worker.wake
@@ -125,16 +153,17 @@ export const make = Effect.gen(function* () {
     const { email, type, expiresIn } = yield* checkEmailSend(request, tenant.policy)
     const nowMs = yield* Clock.currentTimeMillis
     // Counted before anything is written or queued: a refused send costs nothing.
-    const decision = yield* limiter.take(caller.tenantId, sendChecks(tenant.policy, {
+    yield* limit(caller, sendChecks(tenant.policy, {
       mode: caller.mode, identifier: email, link: type !== "OTP", ip: request.client?.ipAddress
     }), nowMs)
-    ;(yield* RateLimitBox).current = decision.tightest
-    if (!decision.allowed) {
-      return yield* new RateLimited({ limit: decision.tightest.name, retryAfter: seconds(decision.retryAfterMs) })
-    }
+    // Sign-up off: the same look-up for every address, and an unknown one gets a decoy (Enumeration.ts).
+    const known = tenant.policy.allowSignup || (yield* accounts.exists({ tenantId: caller.tenantId, mode: caller.mode }, email))
     const now = new Date(nowMs)
     const id = randomId("ar") as AuthRequestId
-    const { credentials, codeHash, linkHash } = credentialsFor(id, type, request.codeLength ?? 6)
+    const issued = credentialsFor(id, type, request.codeLength ?? 6)
+    const credentials = issued.credentials
+    const codeHash = known ? issued.codeHash : null
+    const linkHash = known ? issued.linkHash : null
     const row: AuthRequestRow = {
       tenantId: caller.tenantId, id, mode: caller.mode, channel: "email", type, identifier: email, email, phone: null,
       codeHash, codeLength: request.codeLength ?? 6, linkHash, codeChallenge: request.codeChallenge ?? null, redirectUrl: request.redirectUrl ?? null,
@@ -146,9 +175,11 @@ export const make = Effect.gen(function* () {
       },
       clientIp: request.client?.ipAddress ?? null, userAgent: request.client?.userAgent ?? null,
       attempts: 0, maxAttempts: tenant.policy.maxAttempts, resends: 0, lastSentAt: now, createdAt: now,
-      expiresAt: new Date(nowMs + expiresIn * 1000), verifiedAt: null, userId: null
+      expiresAt: new Date(nowMs + expiresIn * 1000), verifiedAt: null, userId: null,
+      sealedCredentials: known ? sealFor(tenant.policy, credentials, id, secrets.seal) : null
     }
-    const delivery = yield* dispatch(caller, row, credentials, tenant.policy, nowMs, store.insert(row), request.deliver === "sync")
+    const email_ = outgoing(row, credentials, tenant.policy, nowMs)
+    const delivery = yield* dispatch(caller, row, email_, nowMs, store.insert(row), request.deliver === "sync")
     return response(caller, row, credentials, delivery, nowMs)
   })
 
@@ -158,11 +189,11 @@ export const make = Effect.gen(function* () {
     const existing = yield* store.get(key, id)
     if (existing === undefined) return yield* new NotFound({})
     const nowMs = yield* Clock.currentTimeMillis
-    // rotate: fresh credentials void the old ones; the attempt count is never reset (SECURITY.md, better-auth#11162).
-    const fresh = credentialsFor(id, existing.type, existing.codeLength)
+    // rotate, keep or reuse (ResendStrategy.ts); the attempt count is never reset (SECURITY.md, better-auth#11162).
+    const plan = planResend(existing, tenant.policy, credentialsFor(id, existing.type, existing.codeLength), secrets.open)
     let resent: AuthRequestRow | undefined
     const write = store.resend(key, id, {
-      codeHash: fresh.codeHash, linkHash: fresh.linkHash,
+      codeHash: plan.codeHash, linkHash: plan.linkHash, keep: plan.keep,
       cooldownMs: tenant.policy.resendCooldownSeconds * 1000, maxResends: tenant.policy.maxResends
     }, new Date(nowMs)).pipe(
       Effect.flatMap((result) =>
@@ -175,10 +206,15 @@ export const make = Effect.gen(function* () {
           Locked: ({ retryAfterMs }) => Effect.fail(new TooManyAttempts({ retryAfter: seconds(retryAfterMs) })),
           NotFound: () => Effect.fail(new NotFound({}))
         })),
+      // a resend is a send: counted against the same limits, inside the transaction, so a refused one
+      // rolls back and costs nothing
+      Effect.andThen(limit(caller, sendChecks(tenant.policy, {
+        mode: caller.mode, identifier: existing.identifier, link: existing.type !== "OTP", ip: existing.clientIp ?? undefined
+      }), nowMs)),
       Effect.asVoid
     )
-    const delivery = yield* dispatch(caller, existing, fresh.credentials, tenant.policy, nowMs, write, false)
-    return response(caller, resent ?? existing, fresh.credentials, delivery, nowMs)
+    const delivery = yield* dispatch(caller, existing, outgoing(existing, plan.credentials, tenant.policy, nowMs), nowMs, write, false)
+    return response(caller, resent ?? existing, plan.credentials, delivery, nowMs)
   })
 
   const verify = Effect.fn("Passwordless.verify")(function* (caller: Caller, request: VerifyRequest) {
@@ -218,6 +254,16 @@ export const make = Effect.gen(function* () {
     // Consuming the code, the user upsert, the session and the login events commit together or not at all.
     const { result, signedIn } = yield* tx.run(Effect.gen(function* () {
       const result = yield* store.consume(key, target, now)
+      if (result._tag === "Verified" || result._tag === "Invalid") {
+        // Guesses per identifier, counted in the same transaction: a refused verify rolls back, so
+        // its guess never counted, and the caller learns nothing about the code.
+        const identifier = result._tag === "Verified" ? result.request.identifier : result.identifier
+        yield* limit(caller, verifyChecks(policy, { mode: caller.mode, identifier }), nowMs)
+      }
+      // The webhook event commits with the wrong guess it reports (#6).
+      if (result._tag === "Invalid") {
+        yield* events.record(loginFailed(caller, result, target, request.client?.ipAddress ?? null), now)
+      }
       if (result._tag !== "Verified") return { result, signedIn: undefined }
       const row = result.request
       const signedIn = yield* sessions.signIn({
@@ -227,6 +273,10 @@ export const make = Effect.gen(function* () {
         policy
       })
       yield* store.resetFailures(key, row.identifier, now)
+      yield* audit.record({
+        tenantId: caller.tenantId, mode: caller.mode, type: "login.success", subject: signedIn.user.id,
+        details: { authRequestId: row.id, userId: signedIn.user.id, sessionId: signedIn.session.id, amr: [...(target.proof._tag === "Link" ? ["link"] : ["otp", row.channel])] }
+      })
       return { result, signedIn }
     }))
     if (result._tag === "Verified" && signedIn !== undefined) {
@@ -242,9 +292,18 @@ export const make = Effect.gen(function* () {
     return yield* Match.valueTags(result, {
       Verified: () => Effect.die("unreachable: verified without a session"),
       Invalid: ({ attemptsRemaining, identifier }) =>
-        store.recordFailure(key, identifier, {
-          maxFailures: policy.maxFailuresPerIdentifier, lockMs: policy.identifierLockSeconds * 1000
-        }, now).pipe(Effect.andThen(Effect.fail(new CodeInvalid({ attemptsRemaining })))),
+        Effect.gen(function* () {
+          const locked = yield* store.recordFailure(key, identifier, {
+            maxFailures: policy.maxFailuresPerIdentifier, lockMs: policy.identifierLockSeconds * 1000
+          }, now)
+          const at = { tenantId: caller.tenantId, mode: caller.mode }
+          yield* audit.record({ ...at, type: "login.failed", subject: target.id, details: { reason: "CODE_INVALID", attemptsRemaining } })
+          if (attemptsRemaining === 0) yield* audit.record({ ...at, type: "auth_request.locked", subject: target.id, details: {} })
+          if (locked) {
+            yield* audit.record({ ...at, type: "identifier.locked", subject: target.id, details: { lockSeconds: policy.identifierLockSeconds } })
+          }
+          return yield* new CodeInvalid({ attemptsRemaining })
+        }),
       Expired: () => Effect.fail(new CodeExpired({})),
       AlreadyUsed: () => Effect.fail(new AlreadyUsed({})),
       Locked: ({ retryAfterMs }) => Effect.fail(new TooManyAttempts({ retryAfter: seconds(retryAfterMs) })),

@@ -13,6 +13,14 @@ export class AppConfig extends Context.Service<AppConfig, {
   readonly workerPollMs: number
   readonly deliveryRetryBaseMs: number
   readonly logFormat: "pretty" | "json"
+  /** TRUST_PROXY: CIDRs of the proxies in front of Sesame; only their X-Forwarded-For is read. */
+  readonly trustProxy?: ReadonlyArray<string>
+  /** WEBHOOKS_ALLOW_PRIVATE: webhook URLs may reach private/loopback addresses (dev and tests; ignored in production). */
+  readonly webhooksAllowPrivate?: boolean
+  /** WEBHOOK_RETRY_BASE_MS: milliseconds per second of the webhook retry schedule (1000 = the documented ~24 h). */
+  readonly webhookRetryBaseMs?: number
+  /** WEBHOOK_TIMEOUT_MS: how long one webhook request may take (default 10 s). */
+  readonly webhookTimeoutMs?: number
 }>()("sesame/AppConfig") {}
 
 export const config = Config.all({
@@ -26,7 +34,11 @@ export const config = Config.all({
   nodeEnv: Config.String("NODE_ENV").pipe(Config.withDefault("development")),
   workerPollMs: Config.Int("DELIVERY_POLL_MS").pipe(Config.withDefault(1000)),
   deliveryRetryBaseMs: Config.Int("DELIVERY_RETRY_BASE_MS").pipe(Config.withDefault(2000)),
-  logFormat: Config.Literals(["pretty", "json"], "LOG_FORMAT").pipe(Config.withDefault("pretty" as const))
+  logFormat: Config.Literals(["pretty", "json"], "LOG_FORMAT").pipe(Config.withDefault("pretty" as const)),
+  trustProxy: Config.String("TRUST_PROXY").pipe(Config.withDefault("")),
+  webhooksAllowPrivate: Config.Boolean("WEBHOOKS_ALLOW_PRIVATE").pipe(Config.withDefault(false)),
+  webhookRetryBaseMs: Config.Int("WEBHOOK_RETRY_BASE_MS").pipe(Config.withDefault(1000)),
+  webhookTimeoutMs: Config.Int("WEBHOOK_TIMEOUT_MS").pipe(Config.withDefault(10_000))
 })
 
 export const layer = Layer.effect(AppConfig)(
@@ -43,7 +55,11 @@ export const layer = Layer.effect(AppConfig)(
       production: c.nodeEnv === "production",
       workerPollMs: c.workerPollMs,
       deliveryRetryBaseMs: c.deliveryRetryBaseMs,
-      logFormat: c.logFormat
+      logFormat: c.logFormat,
+      trustProxy: c.trustProxy.split(",").map((s) => s.trim()).filter((s) => s !== ""),
+      webhooksAllowPrivate: c.webhooksAllowPrivate,
+      webhookRetryBaseMs: c.webhookRetryBaseMs,
+      webhookTimeoutMs: c.webhookTimeoutMs
     }
   })
 )

@@ -17,6 +17,7 @@ export const makeTtlCache = <K, V, E, R>(ttlMs: number, load: (key: K) => Effect
             entries.set(key, { value, until: now + ttlMs })
           }))
       }),
-    invalidate: (key: K) => Effect.sync(() => void entries.delete(key))
+    invalidate: (key: K) => Effect.sync(() => void entries.delete(key)),
+    clear: Effect.sync(() => entries.clear())
   }
 }

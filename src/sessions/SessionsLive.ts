@@ -3,12 +3,10 @@ import { Clock, Effect, Layer, Schema } from "effect"
 import { SessionId } from "../domain/Ids.ts"
 import { unavailable } from "../passwordless/CodeStorePg.ts"
 import { randomId, randomToken, sha256 } from "../platform/Crypto.ts"
+import { issueTokens } from "./IssueTokens.ts"
 import { Sessions, type SignInInput } from "./Sessions.ts"
 import { TokenSigner } from "./TokenSigner.ts"
 import { toWireUser, USER_COLUMNS, UserRow } from "./UserStore.ts"
-
-/** Absolute session lifetime: no refresh extends a session past it (ASVS 10.4.8). */
-export const SESSION_LIFETIME_MS = 90 * 86_400_000
 
 const SignInRow = Schema.Struct({ ...UserRow.fields, inserted: Schema.Boolean })
 const decodeSignInRow = Schema.decodeUnknownEffect(SignInRow)
@@ -25,7 +23,7 @@ export const make = Effect.gen(function*() {
     const now = new Date(yield* Clock.currentTimeMillis)
     const sessionId = SessionId.make(randomId("ses"))
     const refreshToken = `rt_${randomToken(32)}`
-    const sessionExpiresAt = new Date(now.getTime() + SESSION_LIFETIME_MS)
+    const sessionExpiresAt = new Date(now.getTime() + policy.sessionLifetimeSeconds * 1000)
     const refreshExpiresAt = new Date(Math.min(now.getTime() + policy.refreshTokenTtlSeconds * 1000, sessionExpiresAt.getTime()))
     const column = input.channel === "email"
       ? { id: sql("email"), verified: sql("emailVerifiedAt") }
@@ -56,43 +54,19 @@ export const make = Effect.gen(function*() {
           jsonb_build_object('userId', u.id, 'email', u.email, 'phone', u.phone, 'method', ${amr}::jsonb,
             'ip', ${input.clientIp}::text),
           ${now}
-        FROM u, (VALUES (${randomId("evt")}, 'user.created', true), (${randomId("evt")}, 'login.success', false))
+        FROM u, (VALUES (${randomId("evt")}, 'user.created', true), (${randomId("evt")}, 'user.verified', false),
+          (${randomId("evt")}, 'login.success', false))
           AS v (id, type, only_new)
         WHERE u.inserted OR NOT v.only_new
       )
       SELECT * FROM u`)
     const row = yield* Effect.orDie(decodeSignInRow(rows[0]))
 
-    // Two ES256 signatures (~0.1 ms CPU each, on WebCrypto's thread pool): run them side by side.
-    const [access, id] = yield* Effect.all([
-      signer.signAccess({
-        sub: row.id, aud: tenantId, tid: tenantId, sid: sessionId, amr: input.amr, email: row.email, phone_number: row.phone
-      }, policy.accessTokenTtlSeconds, now),
-      signer.signId({
-        sub: row.id,
-        aud: tenantId,
-        sid: sessionId,
-        email: row.email,
-        email_verified: row.emailVerifiedAt !== null,
-        phone_number: row.phone,
-        phone_number_verified: row.phoneVerifiedAt !== null
-      }, policy.accessTokenTtlSeconds, now)
-    ], { concurrency: 2 })
-
-    return {
-      user: toWireUser(row),
-      isNewUser: row.inserted,
-      session: {
-        id: sessionId,
-        accessToken: access.token,
-        refreshToken,
-        tokenType: "Bearer" as const,
-        expiresIn: policy.accessTokenTtlSeconds,
-        expiresAt: access.expiresAt,
-        refreshExpiresAt: Math.floor(refreshExpiresAt.getTime() / 1000)
-      },
-      idToken: id.token
-    }
+    const { session, idToken } = yield* issueTokens(signer, {
+      tenantId, sessionId, user: row, amr: input.amr, policy, now, refreshToken, refreshExpiresAt,
+      sessionExpiresAt
+    })
+    return { user: toWireUser(row), isNewUser: row.inserted, session, idToken }
   })
 
   return Sessions.of({ signIn })

@@ -42,6 +42,8 @@ export interface KeyMaterial {
 
 /** A key is published before it signs, so verifiers that cache the JWKS learn it first (SECURITY.md "Tokens"). */
 export const ACTIVATION_DELAY_MS = 15 * 60_000
+/** JWKS cache lifetime: well under ACTIVATION_DELAY_MS, so every cache has seen a new key before it signs. */
+export const JWKS_MAX_AGE_SECONDS = 300
 /** Retired keys stay published until every token they signed has expired: the longest TTL (1 day) plus leeway. */
 export const RETAIN_AFTER_RETIRED_MS = 86_400_000 + 5 * 60_000
 

@@ -39,6 +39,9 @@ export interface UserKey {
 /** Users of one tenant and mode: a test key never sees a live user, nor the reverse. */
 export class UserStore extends Context.Service<UserStore, {
   readonly find: (key: UserKey, id: UserId) => Effect.Effect<Option.Option<User>, ServiceUnavailable>
+  /** By normalised email or E.164 phone, exactly as stored. */
+  readonly findBy: (key: UserKey, by: { readonly email: string } | { readonly phone: string }) =>
+    Effect.Effect<Option.Option<User>, ServiceUnavailable>
 }>()("sesame/UserStore") {}
 
 const decodeRow = Schema.decodeUnknownEffect(UserRow)
@@ -46,14 +49,19 @@ const decodeRow = Schema.decodeUnknownEffect(UserRow)
 export const make = Effect.gen(function*() {
   const sql = yield* PgClient.PgClient
   const columns = sql.unsafe(USER_COLUMNS)
+  const first = (rows: ReadonlyArray<unknown>) =>
+    rows[0] === undefined
+      ? Effect.succeedNone
+      : Effect.map(Effect.orDie(decodeRow(rows[0])), (row) => Option.some(toWireUser(row)))
   return UserStore.of({
     find: (key, id) =>
       unavailable(sql`SELECT ${columns} FROM users WHERE tenant_id = ${key.tenantId} AND id = ${id} AND mode = ${key.mode}`)
-        .pipe(Effect.flatMap((rows) =>
-          rows[0] === undefined
-            ? Effect.succeedNone
-            : Effect.map(Effect.orDie(decodeRow(rows[0])), (row) => Option.some(toWireUser(row)))
-        ))
+        .pipe(Effect.flatMap(first)),
+    findBy: (key, by) => {
+      const [column, value] = "email" in by ? [sql("email"), by.email] : [sql("phone"), by.phone]
+      return unavailable(sql`SELECT ${columns} FROM users
+        WHERE tenant_id = ${key.tenantId} AND mode = ${key.mode} AND ${column} = ${value}`).pipe(Effect.flatMap(first))
+    }
   })
 })
 

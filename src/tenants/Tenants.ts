@@ -22,6 +22,8 @@ export class Tenants extends Context.Service<Tenants, {
   /** Cached for one second: settings changes reach every process within that. */
   readonly get: (id: TenantId) => Effect.Effect<Tenant, NotFound | ServiceUnavailable>
   readonly count: Effect.Effect<number, ServiceUnavailable>
+  /** Drops this process's cached copy (after a settings change made here); other processes see it within 1 s. */
+  readonly invalidate: (id: TenantId) => Effect.Effect<void>
 }>()("sesame/Tenants") {}
 
 export const make = Effect.gen(function* () {
@@ -45,6 +47,7 @@ export const make = Effect.gen(function* () {
       return { id, name: input.name, settings: input.settings, policy: policyOf(input.settings, input.name), createdAt: now }
     }),
     get: cache.get,
+    invalidate: cache.invalidate,
     count: unavailable(sql<{ n: number }>`SELECT count(*)::int AS n FROM tenants`).pipe(Effect.map((r) => r[0]?.n ?? 0))
   })
 })

@@ -15,8 +15,8 @@ const contract = (name: string, layer: Layer.Layer<PgClient.PgClient | SqlClient
         const sql = yield* SqlClient.SqlClient
         assert.deepStrictEqual(yield* migrate, [])
         assert.deepStrictEqual(yield* migrate, [])
-        const rows = yield* sql`SELECT migration_id, name FROM effect_sql_migrations`
-        assert.deepStrictEqual(rows, [{ migrationId: 1, name: "init" }])
+        const rows = yield* sql`SELECT migration_id, name FROM effect_sql_migrations ORDER BY migration_id`
+        assert.deepStrictEqual(rows, [{ migrationId: 1, name: "init" }, { migrationId: 2, name: "sessions" }, { migrationId: 3, name: "abuse" }, { migrationId: 4, name: "webhooks" }])
       }))
 
     it.effect("camelCase names map to snake_case columns and back", () =>

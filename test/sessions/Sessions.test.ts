@@ -141,12 +141,14 @@ const suite = (db: Layer.Layer<PgClient.PgClient>) =>
         yield* signIn({ ...first, clientIp: null })
         const events = yield* query((sql) => sql<{ id: string; mode: string; type: string; payload: unknown; createdAt: Date }>`
           SELECT id, mode, type, payload, created_at FROM events WHERE tenant_id = ${tenant} ORDER BY created_at, type DESC`)
-        assert.deepStrictEqual(events.map((e) => [e.type, e.mode]), [["user.created", "live"], ["login.success", "live"], ["login.success", "live"]])
+        assert.deepStrictEqual(events.map((e) => [e.type, e.mode]), [
+          ["user.verified", "live"], ["user.created", "live"], ["login.success", "live"], ["user.verified", "live"], ["login.success", "live"]
+        ])
         assert.isTrue(events.every((e) => e.id.startsWith("evt_")))
         const payload = { userId: a.user.id, email: first.email, phone: null, method: ["otp", "email"], ip: "203.0.113.7" }
         assert.deepStrictEqual(events[0]?.payload, payload)
         assert.deepStrictEqual(events[1]?.payload, payload)
-        assert.deepStrictEqual(events[2]?.payload, { ...payload, ip: null })
+        assert.deepStrictEqual(events[4]?.payload, { ...payload, ip: null })
       }))
 
     it.effect("runs inside the caller's transaction: a rollback leaves no user, session or event", () =>

@@ -32,7 +32,8 @@ export const freePort = (): Promise<number> =>
 
 // Variables of the developer's shell that must not leak into a child's configuration.
 const inherited = ["DATABASE_URL", "SMTP_URL", "SMTP_FROM", "PORT", "PUBLIC_URL", "SESAME_DATA_DIR", "SESAME_SECRET",
-  "DELIVERY_POLL_MS", "DELIVERY_RETRY_BASE_MS", "LOG_FORMAT", "NODE_OPTIONS"]
+  "DELIVERY_POLL_MS", "DELIVERY_RETRY_BASE_MS", "LOG_FORMAT", "NODE_OPTIONS",
+  "WEBHOOKS_ALLOW_PRIVATE", "WEBHOOK_RETRY_BASE_MS", "WEBHOOK_TIMEOUT_MS"]
 
 const childEnv = (env: Readonly<Record<string, string>>): NodeJS.ProcessEnv => {
   const base: NodeJS.ProcessEnv = { ...process.env }

@@ -13,6 +13,10 @@ export interface TestConfig {
   readonly smtpUrl?: string
   readonly workerPollMs?: number
   readonly deliveryRetryBaseMs?: number
+  /** Webhooks (#6): let webhook URLs reach 127.0.0.1 (the test receiver); scale the retry schedule; request timeout. */
+  readonly webhooksAllowPrivate?: boolean
+  readonly webhookRetryBaseMs?: number
+  readonly webhookTimeoutMs?: number
 }
 
 export const testConfig = (options: TestConfig = {}) =>
@@ -27,7 +31,10 @@ export const testConfig = (options: TestConfig = {}) =>
     production: false,
     workerPollMs: options.workerPollMs ?? 200,
     deliveryRetryBaseMs: options.deliveryRetryBaseMs ?? 100,
-    logFormat: "pretty"
+    logFormat: "pretty",
+    ...(options.webhooksAllowPrivate === undefined ? {} : { webhooksAllowPrivate: options.webhooksAllowPrivate }),
+    ...(options.webhookRetryBaseMs === undefined ? {} : { webhookRetryBaseMs: options.webhookRetryBaseMs }),
+    ...(options.webhookTimeoutMs === undefined ? {} : { webhookTimeoutMs: options.webhookTimeoutMs })
   })
 
 /** The real server (all services, HTTP on a random port) on the given database. */

@@ -6,11 +6,14 @@ import { Outbox } from "../../src/delivery/Outbox.ts"
 import { DeliveryWorker } from "../../src/delivery/Worker.ts"
 import * as CodeStoreMemory from "../../src/passwordless/CodeStoreMemory.ts"
 import * as RateLimiterMemory from "../../src/limits/RateLimiterMemory.ts"
+import * as AuditMemory from "../../src/audit/AuditMemory.ts"
+import { Accounts } from "../../src/passwordless/Accounts.ts"
 import * as PasswordlessLive from "../../src/passwordless/Passwordless.ts"
 import { Secrets } from "../../src/platform/Secrets.ts"
 import { Transaction } from "../../src/platform/Transaction.ts"
 import { Sessions } from "../../src/sessions/Sessions.ts"
 import { Tenants } from "../../src/tenants/Tenants.ts"
+import { Events } from "../../src/webhooks/Events.ts"
 
 export const tenantId = TenantId.make("ten_000000000000000000test")
 
@@ -30,8 +33,11 @@ const tenant = { id: tenantId, name: "Acme", settings: {}, policy: policyOf({}, 
 export const PasswordlessTest = PasswordlessLive.layer.pipe(
   Layer.provide(CodeStoreMemory.layer),
   Layer.provide(RateLimiterMemory.layer),
+  Layer.provide(AuditMemory.layer),
+  Layer.provide(Accounts.layerTest()),
   Layer.provide(Secrets.layerTest),
   Layer.provide(Transaction.layerTest),
+  Layer.provide(Events.layerTest),
   Layer.provide(Layer.mock(Tenants, { get: () => Effect.succeed(tenant) })),
   Layer.provide(Layer.mock(Outbox, {
     enqueue: () => Effect.succeed(MessageId.make("msg_00000000000000000000")),

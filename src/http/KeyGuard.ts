@@ -1,0 +1,73 @@
+import { Clock, Effect, Option } from "effect"
+import { HttpServerRequest } from "effect/http"
+import { IpNotAllowed, RateLimited } from "../api/Errors.ts"
+import { Audit, type RequestInfo } from "../audit/Audit.ts"
+import type { ApiKey } from "../keys/ApiKeys.ts"
+import { type Cidr, clientAddress, inAny, parseCidr } from "../keys/IpAllowlist.ts"
+import { keyChecks, noteLimit } from "../limits/Limits.ts"
+import { RateLimiter } from "../limits/RateLimiter.ts"
+import { AppConfig } from "../platform/Config.ts"
+import { randomId } from "../platform/Crypto.ts"
+import { Tenants } from "../tenants/Tenants.ts"
+
+export class InvalidTrustProxy extends Error {
+  override readonly name = "InvalidTrustProxy"
+}
+
+/**
+ * What the API-key middleware checks once the key is known: where the call comes from (IP allowlist)
+ * and how often the key calls (its per-minute limit), and who/where for the audit log.
+ */
+export const makeKeyGuard = Effect.gen(function* () {
+  const config = yield* AppConfig
+  const tenants = yield* Tenants
+  const limiter = yield* RateLimiter
+  const audit = yield* Audit
+  const trusted: Array<Cidr> = []
+  for (const entry of config.trustProxy ?? []) {
+    const cidr = parseCidr(entry)
+    if (cidr === undefined) return yield* Effect.die(new InvalidTrustProxy(`TRUST_PROXY: not an IP address or CIDR: ${entry}`))
+    trusted.push(cidr)
+  }
+  const allowlists = new WeakMap<ApiKey, ReadonlyArray<Cidr>>()
+  const allowlistOf = (key: ApiKey) => {
+    let cidrs = allowlists.get(key)
+    if (cidrs === undefined) {
+      cidrs = key.ipAllowlist.flatMap((entry) => parseCidr(entry) ?? [])
+      allowlists.set(key, cidrs)
+    }
+    return cidrs
+  }
+
+  /** The request's id and caller address; the address is the socket peer unless TRUST_PROXY vouches for it. */
+  const describe = (request: HttpServerRequest.HttpServerRequest, key: ApiKey): RequestInfo => {
+    const peer = Option.getOrUndefined(request.peerAddress)
+    const address = clientAddress(peer, request.headers["x-forwarded-for"], trusted)
+    return { requestId: randomId("req"), ip: address?.toString() ?? null, actor: key.id }
+  }
+
+  /** IP_NOT_ALLOWED unless the key has no allowlist or the caller's address is on it. */
+  const checkAddress = (request: HttpServerRequest.HttpServerRequest, key: ApiKey) =>
+    Effect.suspend(() => {
+      if (key.ipAllowlist.length === 0) return Effect.void
+      const address = clientAddress(Option.getOrUndefined(request.peerAddress), request.headers["x-forwarded-for"], trusted)
+      return inAny(allowlistOf(key), address) ? Effect.void : Effect.fail(new IpNotAllowed({}))
+    })
+
+  /** Counts the request against the key's per-minute limit (every `/v1` request with a key). */
+  const countRequest = (key: ApiKey) =>
+    Effect.gen(function* () {
+      const tenant = yield* tenants.get(key.tenantId).pipe(Effect.catchTag("NotFound", Effect.die))
+      const decision = yield* limiter.take(key.tenantId, keyChecks(tenant.policy, key.id), yield* Clock.currentTimeMillis)
+      yield* noteLimit(decision.tightest)
+      if (decision.allowed) return
+      const retryAfter = Math.max(1, Math.ceil(decision.retryAfterMs / 1000))
+      yield* audit.sampled(`key:${key.id}`, {
+        tenantId: key.tenantId, mode: key.mode, type: "rate_limited", subject: decision.tightest.name,
+        details: { limit: decision.tightest.name, retryAfter }
+      })
+      return yield* new RateLimited({ limit: decision.tightest.name, retryAfter })
+    })
+
+  return { describe, checkAddress, countRequest }
+})

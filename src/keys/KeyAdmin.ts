@@ -1,0 +1,88 @@
+import { Clock, Context, Effect, Layer } from "effect"
+import { NotFound, ScopeMissing, type ServiceUnavailable, ValidationFailed } from "../api/Errors.ts"
+import type { ApiKeyView, CreateKeyRequest } from "../api/Keys.ts"
+import type { CurrentKey } from "../api/Security.ts"
+import type { ApiKeyId } from "../domain/Ids.ts"
+import { Audit } from "../audit/Audit.ts"
+import { type ApiKey, ApiKeys } from "./ApiKeys.ts"
+import { formatCidr, parseCidr } from "./IpAllowlist.ts"
+
+type Caller = CurrentKey["Service"]
+
+const iso = (d: Date | null | undefined) => (d == null ? null : d.toISOString())
+
+export const toView = (key: ApiKey): ApiKeyView => ({
+  id: key.id,
+  name: key.name,
+  prefix: key.prefix,
+  mode: key.mode,
+  scopes: key.scopes,
+  ipAllowlist: key.ipAllowlist,
+  expiresAt: key.expiresAt === null ? null : Math.floor(key.expiresAt.getTime() / 1000),
+  createdAt: key.createdAt.toISOString(),
+  lastUsedAt: iso(key.lastUsedAt),
+  revokedAt: iso(key.revokedAt)
+})
+
+/** `GET/POST /v1/keys`, `DELETE /v1/keys/{id}` for the calling key's tenant and mode. */
+export class KeyAdmin extends Context.Service<KeyAdmin, {
+  readonly list: (caller: Caller) => Effect.Effect<{ readonly keys: ReadonlyArray<ApiKeyView> }, ServiceUnavailable>
+  readonly create: (caller: Caller, request: CreateKeyRequest) => Effect.Effect<
+    { readonly key: ApiKeyView; readonly secret: string },
+    ValidationFailed | ScopeMissing | ServiceUnavailable
+  >
+  readonly revoke: (caller: Caller, id: ApiKeyId) => Effect.Effect<void, NotFound | ServiceUnavailable>
+}>()("sesame/KeyAdmin") {}
+
+export const make = Effect.gen(function* () {
+  const keys = yield* ApiKeys
+  const audit = yield* Audit
+
+  return KeyAdmin.of({
+    list: (caller) => Effect.map(keys.list(caller.tenantId, caller.mode), (list) => ({ keys: list.map(toView) })),
+
+    create: Effect.fn("KeyAdmin.create")(function* (caller: Caller, request: CreateKeyRequest) {
+      // No escalation: a test key never mints a live key, and no key grants a scope it lacks itself.
+      if (request.mode !== caller.mode) {
+        return yield* new ScopeMissing({ message: `A ${caller.mode} key can only create ${caller.mode} keys.` })
+      }
+      const missing = request.scopes.find((s) => !caller.scopes.includes(s))
+      if (missing !== undefined) {
+        return yield* new ScopeMissing({ message: "A key cannot grant a scope it does not hold.", scope: missing })
+      }
+      const nowMs = yield* Clock.currentTimeMillis
+      if (request.expiresAt !== undefined && request.expiresAt * 1000 <= nowMs) {
+        return yield* new ValidationFailed({ message: "expiresAt must be in the future (Unix seconds)", field: "expiresAt" })
+      }
+      const allowlist: Array<string> = []
+      for (const [i, entry] of (request.ipAllowlist ?? []).entries()) {
+        const cidr = parseCidr(entry)
+        if (cidr === undefined) {
+          return yield* new ValidationFailed({ message: `ipAllowlist.${i}: not an IPv4/IPv6 address or CIDR`, field: `ipAllowlist.${i}` })
+        }
+        allowlist.push(formatCidr(cidr))
+      }
+      const created = yield* keys.create({
+        tenantId: caller.tenantId,
+        name: request.name,
+        mode: request.mode,
+        scopes: [...new Set(request.scopes)],
+        expiresAt: request.expiresAt === undefined ? null : new Date(request.expiresAt * 1000),
+        ipAllowlist: [...new Set(allowlist)]
+      })
+      const view = toView(created.key)
+      yield* audit.record({
+        tenantId: caller.tenantId, mode: caller.mode, type: "key.created", subject: view.id,
+        details: { name: view.name, prefix: view.prefix, scopes: [...view.scopes], ipAllowlist: [...view.ipAllowlist], expiresAt: view.expiresAt }
+      })
+      return { key: view, secret: created.secret }
+    }),
+
+    revoke: Effect.fn("KeyAdmin.revoke")(function* (caller: Caller, id: ApiKeyId) {
+      yield* keys.revoke(id, { tenantId: caller.tenantId, mode: caller.mode })
+      yield* audit.record({ tenantId: caller.tenantId, mode: caller.mode, type: "key.revoked", subject: id, details: {} })
+    })
+  })
+})
+
+export const layer = Layer.effect(KeyAdmin)(make)
