@@ -1,5 +1,5 @@
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Layer } from "effect"
+import { Clock, Effect, Layer, Schedule } from "effect"
 import { unavailable } from "../passwordless/CodeStorePg.ts"
 import { leased } from "./Leases.ts"
 import { algorithmOf, type Check, decide, RateLimiter, slide, SLOTS, tally, type Window } from "./RateLimiter.ts"
@@ -15,8 +15,24 @@ interface Row {
 const windowOf = (row: Row | undefined): Window | undefined =>
   row?.head === null || row?.head === undefined || row.counts === null ? undefined : { head: Number(row.head), counts: row.counts }
 
+/**
+ * Buckets with nothing left in their window (a log whose newest hit, or a window whose newest slot, has
+ * left the period) are deleted in the background, a bounded batch at a time, so one row per email or
+ * address ever seen does not pile up. Deleting an empty bucket changes no decision: a missing row and
+ * a row with no live hits admit alike, and a racing upsert simply inserts the row again.
+ */
+const sweep = (sql: PgClient.PgClient) =>
+  Effect.gen(function* () {
+    const now = yield* Clock.currentTimeMillis
+    yield* sql`DELETE FROM rate_limits WHERE (tenant_id, bucket) IN (
+      SELECT tenant_id, bucket FROM rate_limits WHERE hits[cardinality(hits)] <= ${now}::float8 - period_ms LIMIT 5000)`
+    yield* sql`DELETE FROM rate_windows WHERE (tenant_id, bucket) IN (
+      SELECT tenant_id, bucket FROM rate_windows WHERE (head + cardinality(counts)) * slot_ms <= ${now}::float8 LIMIT 5000)`
+  }).pipe(Effect.catch((error) => Effect.logWarning("rate-limit sweep failed", error)))
+
 export const make = Effect.gen(function* () {
   const sql = yield* PgClient.PgClient
+  yield* Effect.forkScoped(Effect.repeat(Effect.delay(sweep(sql), "1 minute"), Schedule.forever))
   return RateLimiter.of({
     take: (tenantId, checks, nowMs) =>
       unavailable(Effect.gen(function* () {

@@ -33,10 +33,12 @@ export const eraseUser = (scope: Scope, user: ErasedUser, now: Date): Effect.Eff
     yield* sql`DELETE FROM messages WHERE ${inScope} AND (recipient = ANY(${ids}::text[]) OR auth_request_id IN (${requests}))`
     yield* sql`DELETE FROM auth_requests WHERE ${inScope} AND id IN (${requests})`
     yield* sql`DELETE FROM identifier_failures WHERE ${inScope} AND identifier = ANY(${ids}::text[])`
-    // Rate-limit buckets are named `<limit>:<mode>:<identifier>` (limits/Limits.ts).
+    // Rate-limit buckets are named `<limit>:<mode>:<identifier>` (limits/Limits.ts), in either store.
     const suffixes = ids.map((id) => `:${mode}:${id}`)
-    yield* sql`DELETE FROM rate_limits WHERE tenant_id = ${tenantId}
-      AND EXISTS (SELECT 1 FROM unnest(${suffixes}::text[]) AS s (v) WHERE right(bucket, char_length(s.v)) = s.v)`
+    for (const table of ["rate_limits", "rate_windows"]) {
+      yield* sql`DELETE FROM ${sql(table)} WHERE tenant_id = ${tenantId}
+        AND EXISTS (SELECT 1 FROM unnest(${suffixes}::text[]) AS s (v) WHERE right(bucket, char_length(s.v)) = s.v)`
+    }
     // Events are kept for the audit trail, but no value in them may still name the person.
     yield* sql`
       UPDATE events SET payload = (
