@@ -50,10 +50,26 @@ for (const file of files) {
     const area = areaOf(url)
     byArea.set(area, (byArea.get(area) ?? 0) + us)
   }
+  // Inclusive time: each sample counts once for every distinct function on its stack.
+  const parent = new Map<number, number>()
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
+  const inclusive = new Map<string, number>()
+  for (const [id, us] of self) {
+    const seen = new Set<string>()
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const { functionName, url, lineNumber } = byId.get(cur)!.callFrame
+      if (!/\/(src|bench)\//.test(url) && !/node_modules\/(jose|mustache|@effect\/sql-pg)\//.test(url)) continue
+      const short = url.replace(/^.*\/node_modules\//, "").replace(/^file:\/\/.*\/(src|bench)\//, "$1/")
+      seen.add(`${functionName || "(anonymous)"}  ${short}:${lineNumber + 1}`)
+    }
+    for (const key of seen) inclusive.set(key, (inclusive.get(key) ?? 0) + us)
+  }
   const pct = (us: number) => `${(us / total * 100).toFixed(1).padStart(5)} %`
   console.log(`\n${file}: ${(total / 1e6).toFixed(1)} s sampled`)
   console.log(`\nTop ${top} functions by self time:`)
   for (const [key, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${pct(us)}  ${key}`)
+  console.log(`\nInclusive time of project functions (src/, bench/) and of jose, mustache, @effect/sql-pg:`)
+  for (const [key, us] of [...inclusive].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${pct(us)}  ${key}`)
   console.log(`\nSelf time by area:`)
   for (const [key, us] of [...byArea].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${pct(us)}  ${key}`)
 }

@@ -19,9 +19,12 @@
  *   BENCH_PG_ADMIN_URL     where to CREATE/DROP the database (postgres://postgres@127.0.0.1:5432/postgres)
  *   BENCH_SKIP_FLOOR=1     Sesame only
  *   BENCH_CPU_PROF=DIR     run the Sesame server with --cpu-prof into DIR (bench/profile-top.ts summarises it)
+ *   BENCH_SERVER_FLAGS="…" extra node flags for the measured Sesame server, e.g. --heapsnapshot-signal=SIGUSR2
+ *   BENCH_HEAP_SNAPSHOT=1  with --heapsnapshot-signal=SIGUSR2 in BENCH_SERVER_FLAGS: a snapshot after each phase
  *   BENCH_JSON=FILE        also write the raw figures as JSON
  *   BENCH_DB_SETTINGS=a=b,c=d  ALTER DATABASE … SET for the bench database, e.g. synchronous_commit=off to take the
  *                          disk's fsync latency out and see the CPU-bound figures (default: the server's settings)
+ *   BENCH_ANALYZE=0        skip the ANALYZE before each verify phase (autovacuum may be off on the bench server)
  *   BENCH_KEEP_DB=1        do not drop the database at the end (for EXPLAIN); the servers are still stopped
  *   BENCH_WAIT_QUIET=N     first wait up to N s for the 1-minute load average to drop below 0.5 (the machine is shared)
  */
@@ -43,6 +46,12 @@ const VERIFY_N = Number(env.BENCH_VERIFY_N ?? 20_000)
 const WARMUP_SECONDS = Number(env.BENCH_WARMUP_SECONDS ?? 2)
 const ADMIN_URL = env.BENCH_PG_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
 const CPU_PROF = env.BENCH_CPU_PROF
+/**
+ * ANALYZE the database before each verify phase (default on): what autovacuum's auto-analyze does on a
+ * production PostgreSQL. Without statistics the planner may pick auth_requests_identifier over the primary
+ * key for the verify UPDATE and scan all of a tenant's rows (see bench/RESULTS.md). BENCH_ANALYZE=0 skips it.
+ */
+const ANALYZE = env.BENCH_ANALYZE !== "0"
 const FLOOR_KEY = `sk_test_${randomBytes(32).toString("base64url")}`
 
 // ---------------------------------------------------------------------------------------------- cleanup
@@ -275,7 +284,10 @@ const measure = async (
   const cpuMs = cpuMsOf(server.child.pid) - cpu0
   const backends1 = await backendCpu(server.db)
   let pgCpuMs = 0
-  for (const [pid, ms] of backends1) pgCpuMs += ms - (backends0.get(pid) ?? 0)
+  for (const [pid, ms] of backends1) {
+    const before = backends0.get(pid) ?? 0 // a connection opened during the phase: all of its CPU counts
+    if (Number.isFinite(ms) && Number.isFinite(before)) pgCpuMs += ms - before
+  }
   const requests = result.requests.total
   const statusCodes = Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, s]) => [code, s.count]))
   const row: Phase = {
@@ -295,6 +307,10 @@ const measure = async (
     cpuMsPerReq: cpuMs / requests,
     pgCpuMsPerReq: pgCpuMs / requests,
     ...(sample === undefined ? {} : { sample })
+  }
+  if (env.BENCH_HEAP_SNAPSHOT === "1" && server.name === "sesame") {
+    server.child.kill("SIGUSR2")
+    await sleep(5_000)
   }
   process.stderr.write(`${row.reqPerSec.toFixed(0)} req/s, p99 ${row.p99} ms, non-2xx ${row.non2xx}, errors ${row.errors}, ` +
     `CPU ms/req: server ${row.cpuMsPerReq.toFixed(2)}, PostgreSQL ${row.pgCpuMsPerReq.toFixed(2)}\n`)
@@ -372,6 +388,7 @@ const phases = async (server: Server, key: string, tag: string): Promise<Array<P
   rows.push(await measure(server, "send", "/v1/passwordless/send", key, sendBody, { seconds: SECONDS }))
   const warmupN = WARMUP_SECONDS > 0 ? Math.min(5_000, Math.max(CONNECTIONS, Math.round(VERIFY_N / 10))) : 0
   const list = await precreate(server, key, VERIFY_N + warmupN, tag)
+  if (ANALYZE) await adminQueryValue("ANALYZE", server.db)
   if (warmupN > 0) await cannon(server, "/v1/passwordless/verify", key, verifyBodies(list.slice(0, warmupN)), { seconds: WARMUP_SECONDS * 5, amount: warmupN })
   const measured = list.slice(warmupN)
   rows.push(await measure(server, "verify", "/v1/passwordless/verify", key, verifyBodies(measured), { seconds: SECONDS, amount: measured.length }))
@@ -421,7 +438,9 @@ const main = async () => {
     await adminQuery(`ALTER DATABASE ${db} SET ${name} = '${value}'`)
   }
   const sc = await adminQueryValue(`SELECT current_setting('synchronous_commit') || ' / fsync ' || current_setting('fsync') || ' / ' || version()`, db)
-  console.log(`PostgreSQL: synchronous_commit ${sc}`)
+  const autovacuum = await adminQueryValue(`SELECT current_setting('autovacuum')`, db)
+  console.log(`PostgreSQL: synchronous_commit ${sc}; autovacuum ${autovacuum}; ` +
+    `${ANALYZE ? "ANALYZE before each verify phase" : "no ANALYZE (BENCH_ANALYZE=0)"}`)
 
   const serverEnv = {
     DATABASE_URL: databaseUrl,
@@ -429,7 +448,12 @@ const main = async () => {
     NODE_ENV: "production",
     LOG_LEVEL: "warn"
   }
-  const sesameArgs = [...(CPU_PROF === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${resolve(CPU_PROF)}`]), "src/cli.ts", "serve"]
+  const sesameArgs = [
+    ...(CPU_PROF === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${resolve(CPU_PROF)}`]),
+    ...(env.BENCH_SERVER_FLAGS ?? "").split(" ").filter((f) => f !== ""),
+    "src/cli.ts",
+    "serve"
+  ]
   const sesame = await start("sesame", db, sesameArgs, serverEnv)
   const startup = { sesame: sesame.startupMs, sesameRssMb: rssOf(sesame.child.pid).rssMb }
   process.stderr.write(`  sesame ready in ${fmt(sesame.startupMs)} ms (fresh database, migrations included), RSS ${fmt(startup.sesameRssMb, 1)} MB\n`)

@@ -2,6 +2,7 @@ import init from "./0001_init.ts"
 import sessions from "./0002_sessions.ts"
 import abuse from "./0003_abuse.ts"
 import webhooks from "./0004_webhooks.ts"
+import links from "./0005_links.ts"
 
 // `<id>_<name>` → migration effect, the shape `Migrator.fromRecord` loads. Static imports keep
 // every migration in the build and type-checked (each must need nothing but SqlClient).
@@ -9,5 +10,6 @@ export const migrations = {
   "0001_init": init,
   "0002_sessions": sessions,
   "0003_abuse": abuse,
-  "0004_webhooks": webhooks
+  "0004_webhooks": webhooks,
+  "0005_links": links
 }

@@ -6,6 +6,9 @@ import * as SecretsLive from "./platform/Secrets.ts"
 import * as TransactionLive from "./platform/Transaction.ts"
 import * as CodeStorePg from "./passwordless/CodeStorePg.ts"
 import * as PasswordlessLive from "./passwordless/Passwordless.ts"
+import * as ExchangeLive from "./passwordless/Exchange.ts"
+import * as ExchangeCodesPg from "./passwordless/ExchangeCodesPg.ts"
+import * as TemplatePreviewLive from "./templates/Preview.ts"
 import * as TenantsLive from "./tenants/Tenants.ts"
 import * as ApiKeysLive from "./keys/ApiKeys.ts"
 import * as RateLimiterPg from "./limits/RateLimiterPg.ts"
@@ -58,7 +61,7 @@ export const servicesOn = <E, R>(
   const base = Layer.mergeAll(database, SecretsLive.layer)
   const stores = Layer.mergeAll(
     CodeStorePg.layer, TenantsLive.layer, ApiKeysLive.layer, TransactionLive.layer, OutboxPg.layer, TokenSignerLive.layer,
-    rateLimiter, AuditPg.layer, AccountsLive.layer
+    rateLimiter, AuditPg.layer, AccountsLive.layer, ExchangeCodesPg.layer
   )
   const withMigrations = Layer.provideMerge(stores, Layer.provideMerge(MigrationsLive, base))
   const delivery = Layer.provideMerge(Worker.layer, MailerLive)
@@ -68,7 +71,7 @@ export const servicesOn = <E, R>(
     Layer.provideMerge(Layer.mergeAll(WebhookStorePg.layer, EventsPg.layer, WebhookSender.layer)),
     Layer.provide(Resolver.layer)
   )
-  return Layer.mergeAll(PasswordlessLive.layer, KeyAdminLive.layer, TenantAdminLive.layer).pipe(
+  return Layer.mergeAll(PasswordlessLive.layer, KeyAdminLive.layer, TenantAdminLive.layer, ExchangeLive.layer, TemplatePreviewLive.layer).pipe(
     Layer.provideMerge(sessions),
     Layer.provideMerge(delivery),
     Layer.provideMerge(webhooks),

@@ -1,5 +1,7 @@
 import { HttpApi, OpenApi } from "effect/http-api"
 import { AuditApi } from "./Audit.ts"
+import { ExchangeApi } from "./Exchange.ts"
+import { TemplatesApi } from "./Templates.ts"
 import { KeysApi } from "./Keys.ts"
 import { TenantApi } from "./Tenant.ts"
 import { PasswordlessApi } from "./Passwordless.ts"
@@ -23,17 +25,21 @@ export class Api extends HttpApi.make("sesame")
   .add(AuditApi)
   .add(OidcApi)
   .add(WebhooksApi)
+  .add(ExchangeApi)
+  .add(TemplatesApi)
   .middleware(RequestGuard)
   .annotate(OpenApi.Title, "Sesame")
   .annotate(OpenApi.Version, "1") {}
 
 export * from "./Audit.ts"
 export * from "./Errors.ts"
+export * from "./Exchange.ts"
 export * from "./Keys.ts"
 export * from "./Passwordless.ts"
 export * from "./Security.ts"
 export * from "./Sessions.ts"
 export * from "./Shapes.ts"
+export * from "./Templates.ts"
 export * from "./Tenant.ts"
 export * from "./TestOutbox.ts"
 export * from "./Users.ts"

@@ -1,4 +1,5 @@
 import Mustache from "mustache"
+import { emailTexts, localizedDefaults } from "../templates/EmailTexts.ts"
 
 export interface EmailContent {
   readonly subject?: string | undefined
@@ -21,6 +22,8 @@ export interface EmailInput {
   readonly approval?: { readonly transactionId: string; readonly summary: string } | undefined
   readonly templateVariables?: Readonly<Record<string, string>> | undefined
   readonly content?: EmailContent | undefined
+  /** BCP 47; the built-in texts fall back to the primary language, then English (#7). */
+  readonly locale?: string | null | undefined
 }
 
 export interface RenderedEmail {
@@ -250,7 +253,7 @@ export const renderEmail = (input: EmailInput): RenderedEmail => {
   const subjectView: Record<string, string> = Object.create(null)
   Object.assign(subjectView, view, { code: "" })
 
-  const defaults = defaultTexts(input, appName, minutes)
+  const defaults = emailTexts(input.locale).locale === "en" ? defaultTexts(input, appName, minutes) : localizedDefaults(input, appName, minutes)
   const userText = (value: string | undefined, fallback: string, v: Readonly<Record<string, string>> = view): string =>
     value === undefined || value.trim() === "" ? fallback : renderUserText(value, v)
 

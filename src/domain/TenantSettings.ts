@@ -103,8 +103,8 @@ export const policyOf = (s: TenantSettings, tenantName: string): Policy => ({
   resendCooldownSeconds: s.resendCooldownSeconds ?? 30,
   maxResends: s.maxResends ?? 5,
   sameOriginLinks: s.sameOriginLinks ?? false,
-  // Hosted link pages arrive with a later issue; until then links go straight to the redirect URL.
-  linkMode: s.linkMode ?? "direct",
+  // API.md: the hosted page (/l/{linkToken}) by default, so mail scanners opening links do no harm.
+  linkMode: s.linkMode ?? "hosted",
   redirectAllowlist: s.redirectAllowlist ?? [],
   accessTokenTtlSeconds: s.accessTokenTtlSeconds ?? 3600,
   refreshTokenTtlSeconds: s.refreshTokenTtlSeconds ?? 30 * 86400,

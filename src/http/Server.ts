@@ -6,18 +6,25 @@ import { HttpApiBuilder } from "effect/http-api"
 import { Api } from "../api/Api.ts"
 import { AccessTokenAuthLive } from "./AccessTokenAuth.ts"
 import { AdminHandlers } from "./AdminHandlers.ts"
+import { ExchangeHandlers } from "./ExchangeHandlers.ts"
 import { Handlers } from "./Handlers.ts"
+import { LinkPageRoutes } from "./LinkPage.ts"
 import { ApiKeyAuthLive, RequestGuardLive } from "./Middleware.ts"
 import { SessionHandlers } from "./SessionHandlers.ts"
+import { TemplateHandlers } from "./TemplateHandlers.ts"
 
 /** The HttpApi routes (+ `/openapi.json`) with their handlers and middleware; needs the domain services. */
 export const ApiRoutes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pipe(
   Layer.provide(Handlers),
+  Layer.provide(ExchangeHandlers),
+  Layer.provide(TemplateHandlers),
   Layer.provide(SessionHandlers),
   Layer.provide(AdminHandlers),
   Layer.provide(AccessTokenAuthLive),
   Layer.provide(ApiKeyAuthLive),
-  Layer.provide(RequestGuardLive)
+  Layer.provide(RequestGuardLive),
+  // the hosted link page (#7): plain HTML routes beside the HttpApi
+  Layer.merge(LinkPageRoutes)
 )
 
 export const serveOn = (port: number) =>

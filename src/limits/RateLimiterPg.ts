@@ -21,7 +21,7 @@ const windowOf = (row: Row | undefined): Window | undefined =>
  * address ever seen does not pile up. Deleting an empty bucket changes no decision: a missing row and
  * a row with no live hits admit alike, and a racing upsert simply inserts the row again.
  */
-const sweep = (sql: PgClient.PgClient) =>
+export const sweep = (sql: PgClient.PgClient) =>
   Effect.gen(function* () {
     const now = yield* Clock.currentTimeMillis
     yield* sql`DELETE FROM rate_limits WHERE (tenant_id, bucket) IN (
@@ -43,22 +43,26 @@ export const make = Effect.gen(function* () {
         // request only if every bucket has room (a refused request is counted nowhere); each upsert's
         // ON CONFLICT … WHERE re-checks its bucket on the locked, latest row, so even racing statements
         // from many processes can never push a bucket past its limit.
-        const admitted = yield* sql<Row>`
-          WITH li AS (
+        // Only the parts this request needs: a send has logs only, a key check a window only.
+        const hasLogs = logs.length > 0
+        const hasWins = wins.length > 0
+        const logInput = sql`li AS (
             SELECT * FROM unnest(${logs.map((c) => c.bucket)}::text[], ${logs.map((c) => c.periodMs)}::float8[],
                                  ${logs.map((c) => c.limit)}::int[]) AS i(bucket, period_ms, lim)
-          ), wi AS (
+          ),`
+        const winInput = sql`wi AS (
             SELECT * FROM unnest(${wins.map((c) => c.bucket)}::text[], ${wins.map((c) => c.periodMs / SLOTS)}::float8[],
                                  ${wins.map((c) => c.limit)}::int[], ${wins.map((c) => Math.max(1, c.reserve ?? 1))}::int[])
               AS w(bucket, slot_ms, lim, want)
-          ), gate AS (
-            SELECT NOT EXISTS (
+          ),`
+        const logsFull = sql`EXISTS (
                 SELECT 1 FROM li j JOIN rate_limits c ON c.tenant_id = ${tenantId} AND c.bucket = j.bucket
-                WHERE (SELECT count(*) FROM unnest(c.hits) AS h WHERE h > ${nowMs}::float8 - j.period_ms) >= j.lim)
-              AND NOT EXISTS (
+                WHERE (SELECT count(*) FROM unnest(c.hits) AS h WHERE h > ${nowMs}::float8 - j.period_ms) >= j.lim)`
+        const winsFull = sql`EXISTS (
                 SELECT 1 FROM wi j JOIN rate_windows c ON c.tenant_id = ${tenantId} AND c.bucket = j.bucket
-                WHERE sesame_window_used(c.counts, c.head, floor(${nowMs}::float8 / j.slot_ms)::bigint) >= j.lim) AS open
-          ), l AS (
+                WHERE sesame_window_used(c.counts, c.head, floor(${nowMs}::float8 / j.slot_ms)::bigint) >= j.lim)`
+        const full = hasLogs && hasWins ? sql`${logsFull} OR ${winsFull}` : hasLogs ? logsFull : winsFull
+        const logUpsert = sql`, l AS (
             INSERT INTO rate_limits AS r (tenant_id, bucket, hits, period_ms, lim)
             SELECT ${tenantId}, i.bucket, ARRAY[${nowMs}::float8], i.period_ms, i.lim FROM li i WHERE (SELECT open FROM gate)
             ON CONFLICT (tenant_id, bucket) DO UPDATE
@@ -67,7 +71,8 @@ export const make = Effect.gen(function* () {
                   period_ms = EXCLUDED.period_ms, lim = EXCLUDED.lim
               WHERE (SELECT count(*) FROM unnest(r.hits) AS h WHERE h > ${nowMs}::float8 - EXCLUDED.period_ms) < EXCLUDED.lim
             RETURNING r.bucket, r.hits
-          ), w AS (
+          )`
+        const winUpsert = sql`, w AS (
             INSERT INTO rate_windows AS r (tenant_id, bucket, slot_ms, lim, head, counts, granted)
             SELECT ${tenantId}, i.bucket, i.slot_ms, i.lim, floor(${nowMs}::float8 / i.slot_ms)::bigint,
                    array_fill(0, ARRAY[${SLOTS}::int]) || LEAST(i.want, i.lim), LEAST(i.want, i.lim)
@@ -80,9 +85,14 @@ export const make = Effect.gen(function* () {
                   head = GREATEST(r.head, EXCLUDED.head), slot_ms = EXCLUDED.slot_ms, lim = EXCLUDED.lim
               WHERE sesame_window_used(r.counts, r.head, EXCLUDED.head) < EXCLUDED.lim
             RETURNING r.bucket, r.head, r.counts, r.granted
-          )
-          SELECT bucket, hits, NULL::float8 AS head, NULL::int[] AS counts, NULL::int AS granted FROM l
-          UNION ALL SELECT bucket, NULL::float8[], head::float8, counts, granted FROM w`
+          )`
+        const fromLogs = sql`SELECT bucket, hits, NULL::float8 AS head, NULL::int[] AS counts, NULL::int AS granted FROM l`
+        const fromWins = sql`SELECT bucket, NULL::float8[] AS hits, head::float8 AS head, counts, granted FROM w`
+        const admitted = yield* sql<Row>`
+          WITH ${hasLogs ? logInput : sql``} ${hasWins ? winInput : sql``}
+          gate AS (SELECT NOT (${full}) AS open)
+          ${hasLogs ? logUpsert : sql``} ${hasWins ? winUpsert : sql``}
+          ${hasLogs && hasWins ? sql`${fromLogs} UNION ALL ${fromWins}` : hasLogs ? fromLogs : fromWins}`
         const byBucket = new Map(admitted.map((r) => [r.bucket, r]))
         const refused = (list: ReadonlyArray<Check>) => list.filter((c) => !byBucket.has(c.bucket)).map((c) => c.bucket)
         const refusedLogs = refused(logs)

@@ -8,14 +8,21 @@ export interface Credentials {
   readonly linkToken: string | null
 }
 
-/** The email for an auth request: the code and/or the link (direct mode: `redirectUrl?link_token=…`). */
-export const composeEmail = (row: AuthRequestRow, credentials: Credentials, policy: Policy, nowMs: number) => {
-  const link = credentials.linkToken !== null && row.redirectUrl !== null
-    ? appendQuery(row.redirectUrl, { link_token: credentials.linkToken })
-    : undefined
+/** Where the email's link points: the hosted page `{publicUrl}/l/{token}` (default) or `redirectUrl?link_token=…` (direct). */
+export const linkFor = (row: AuthRequestRow, linkToken: string | null, policy: Policy, publicUrl: string): string | undefined => {
+  if (linkToken === null || row.redirectUrl === null) return undefined
+  return policy.linkMode === "hosted"
+    ? `${publicUrl}/l/${linkToken}`
+    : appendQuery(row.redirectUrl, { link_token: linkToken })
+}
+
+/** The email for an auth request: the code and/or the link (see `linkFor`). */
+export const composeEmail = (row: AuthRequestRow, credentials: Credentials, policy: Policy, nowMs: number, publicUrl: string) => {
+  const link = linkFor(row, credentials.linkToken, policy, publicUrl)
   const rendered = renderEmail({
     type: row.type,
     template: row.template,
+    locale: row.locale,
     appName: policy.appName,
     code: credentials.code ?? undefined,
     link,

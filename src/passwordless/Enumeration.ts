@@ -20,9 +20,10 @@ export const outgoing = (
   row: AuthRequestRow,
   credentials: Credentials,
   policy: Policy,
-  nowMs: number
+  nowMs: number,
+  publicUrl: string
 ): MessagePayload | null => {
-  if (!isDecoy(row)) return composeEmail(row, credentials, policy, nowMs)
+  if (!isDecoy(row)) return composeEmail(row, credentials, policy, nowMs, publicUrl)
   return policy.noAccountEmail ? noAccountEmail(policy) : null
 }
 

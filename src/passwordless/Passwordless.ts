@@ -13,6 +13,7 @@ import { Outbox } from "../delivery/Outbox.ts"
 import { DeliveryWorker } from "../delivery/Worker.ts"
 import { randomCode, randomId, randomToken, sha256, sha256Base64Url } from "../platform/Crypto.ts"
 import { Secrets } from "../platform/Secrets.ts"
+import { AppConfig } from "../platform/Config.ts"
 import { Transaction } from "../platform/Transaction.ts"
 import { Sessions } from "../sessions/Sessions.ts"
 import { Tenants } from "../tenants/Tenants.ts"
@@ -81,6 +82,8 @@ export const make = Effect.gen(function* () {
   const audit = yield* Audit
   const accounts = yield* Accounts
   const events = yield* Events
+  // the hosted link page lives at {publicUrl}/l/{linkToken} (#7)
+  const publicUrl = (yield* AppConfig).publicUrl
 
   /** Counts the request against `checks`; refused → RATE_LIMITED naming the limit (sampled into the audit log). */
   const limit = (caller: Caller, checks: ReadonlyArray<Check>, nowMs: number) =>
@@ -178,7 +181,7 @@ export const make = Effect.gen(function* () {
       expiresAt: new Date(nowMs + expiresIn * 1000), verifiedAt: null, userId: null,
       sealedCredentials: known ? sealFor(tenant.policy, credentials, id, secrets.seal) : null
     }
-    const email_ = outgoing(row, credentials, tenant.policy, nowMs)
+    const email_ = outgoing(row, credentials, tenant.policy, nowMs, publicUrl)
     const delivery = yield* dispatch(caller, row, email_, nowMs, store.insert(row), request.deliver === "sync")
     return response(caller, row, credentials, delivery, nowMs)
   })
@@ -213,7 +216,7 @@ export const make = Effect.gen(function* () {
       }), nowMs)),
       Effect.asVoid
     )
-    const delivery = yield* dispatch(caller, existing, outgoing(existing, plan.credentials, tenant.policy, nowMs), nowMs, write, false)
+    const delivery = yield* dispatch(caller, existing, outgoing(existing, plan.credentials, tenant.policy, nowMs, publicUrl), nowMs, write, false)
     return response(caller, resent ?? existing, plan.credentials, delivery, nowMs)
   })
 

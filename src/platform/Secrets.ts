@@ -19,6 +19,8 @@ export class Secrets extends Context.Service<Secrets, {
   readonly codeHash: (authRequestId: string, code: string) => Buffer
   readonly seal: (plaintext: string, aad: string) => Buffer
   readonly open: (data: Uint8Array, aad: string) => string
+  /** HMAC-SHA256 under a key derived for `purpose` alone (e.g. the hosted link page's per-render token). */
+  readonly mac: (purpose: string, value: string) => Buffer
 }>()("sesame/Secrets") {
   static fromMaster(master: Uint8Array): Secrets["Service"] {
     const codeKey = deriveKey(master, "code-hmac")
@@ -26,7 +28,8 @@ export class Secrets extends Context.Service<Secrets, {
     return {
       codeHash: (id, code) => hmacSha256(codeKey, `${id}:${code}`),
       seal: (plaintext, aad) => encrypt(encKey, plaintext, aad),
-      open: (data, aad) => decrypt(encKey, data, aad)
+      open: (data, aad) => decrypt(encKey, data, aad),
+      mac: (purpose, value) => hmacSha256(deriveKey(master, `mac/${purpose}`), value)
     }
   }
 

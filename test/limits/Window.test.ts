@@ -1,4 +1,5 @@
 import { assert, describe, it, layer } from "@effect/vitest"
+import { PgClient } from "@effect/sql-pg"
 import { Clock, Effect, Layer, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { TenantId } from "../../src/domain/Ids.ts"
@@ -84,7 +85,7 @@ describe("RateLimiter algorithms (memory, TestClock)", () => {
 })
 
 /** The PostgreSQL statement against the same reference, including a request counted against a log and a window at once. */
-const contract = (name: string, db: Layer.Layer<RateLimiter>) =>
+const contract = (name: string, db: Layer.Layer<RateLimiter | PgClient.PgClient>) =>
   layer(db, { timeout: 60_000 })(`RateLimiterPg windows (${name})`, (it) => {
     it.effect("a 6000/minute key bucket: admits to the limit, refuses the next, frees at the slot boundary", () =>
       Effect.gen(function* () {
@@ -120,6 +121,28 @@ const contract = (name: string, db: Layer.Layer<RateLimiter>) =>
         assert.strictEqual(winOnly.tightest.remaining, 500 - 3)
       }))
 
+    it.effect("the sweep deletes only buckets with nothing left in their window", () =>
+      Effect.gen(function* () {
+        const limiter = yield* RateLimiter
+        const sql = yield* PgClient.PgClient
+        const t = 90_000_000
+        const minute: Check = { name: "m", bucket: `sweep-log-${name}`, limit: 5, periodMs: period }
+        const win: Check = { name: "w", bucket: `sweep-win-${name}`, limit: 500, periodMs: period }
+        const fresh: Check = { name: "f", bucket: `sweep-fresh-${name}`, limit: 5, periodMs: period }
+        yield* limiter.take(tenant, [minute, win], t)
+        yield* limiter.take(tenant, [fresh], t + 30_000)
+        const buckets = Effect.map(
+          sql<{ bucket: string }>`SELECT bucket FROM rate_limits WHERE bucket LIKE 'sweep-%' UNION ALL
+            SELECT bucket FROM rate_windows WHERE bucket LIKE 'sweep-%' ORDER BY bucket`,
+          (rows) => rows.map((r) => r.bucket))
+        yield* TestClock.setTime(t + 59_999)
+        yield* RateLimiterPg.sweep(sql)
+        assert.deepStrictEqual(yield* buckets, [`sweep-fresh-${name}`, `sweep-log-${name}`, `sweep-win-${name}`])
+        yield* TestClock.setTime(t + 61_000) // the log's hit left at t + 60 000, the window's slot at t + 61 000
+        yield* RateLimiterPg.sweep(sql)
+        assert.deepStrictEqual(yield* buckets, [`sweep-fresh-${name}`])
+      }))
+
     it.effect("matches the in-memory reference on a random-ish schedule", () =>
       Effect.gen(function* () {
         const pg = yield* RateLimiter
@@ -134,8 +157,8 @@ const contract = (name: string, db: Layer.Layer<RateLimiter>) =>
       }))
   })
 
-contract("PGlite", RateLimiterPg.layer.pipe(Layer.provide(pgliteLayer)))
-if (hasPostgres) contract("PostgreSQL", RateLimiterPg.layer.pipe(Layer.provide(postgresLayer)))
+contract("PGlite", RateLimiterPg.layer.pipe(Layer.provideMerge(pgliteLayer)))
+if (hasPostgres) contract("PostgreSQL", RateLimiterPg.layer.pipe(Layer.provideMerge(postgresLayer)))
 
 describe("Leases (several processes in front of one store)", () => {
   it.effect.prop(
@@ -184,5 +207,30 @@ describe("Leases (several processes in front of one store)", () => {
       assert.strictEqual(refused, 0)
       // the first second asks one at a time (no history); every later second takes one batch
       assert.isAtMost(calls, 50 + 9 * 2)
+    }).pipe(Effect.provide(RateLimiterMemory.layer)))
+
+  it.effect("concurrent requests of one process share a reservation; a refusal is remembered until its exact retry time", () =>
+    Effect.gen(function* () {
+      const store = yield* RateLimiter
+      let calls = 0
+      const counting = RateLimiter.of({
+        take: (t, c, n) => Effect.andThen(Effect.yieldNow, Effect.suspend(() => { calls++; return store.take(t, c, n) }))
+      })
+      const front = leased(counting)
+      const check: Check = { name: "key", bucket: "shared", limit: 600, periodMs: period }
+      const t = 70_000_000
+      const burst = yield* Effect.forEach(Array.from({ length: 30 }), () => front.take(tenant, [check], t), { concurrency: "unbounded" })
+      assert.isTrue(burst.every((d) => d.allowed))
+      assert.isAtMost(calls, 5) // one, then one for everyone who waited (at most 600 / 60 = 10 at a time)
+      // drain the window from another process, then this one is refused and stops asking
+      const other = leased(store)
+      while ((yield* other.take(tenant, [check], t + 1)).allowed) { /* fill */ }
+      const before = calls
+      const refused = yield* front.take(tenant, [check], t + 2)
+      assert.isFalse(refused.allowed)
+      const again = yield* front.take(tenant, [check], t + 500)
+      assert.deepStrictEqual([again.allowed, again.retryAfterMs], [false, refused.retryAfterMs - 498])
+      assert.isAtMost(calls - before, 1)
+      assert.isTrue((yield* front.take(tenant, [check], t + 2 + refused.retryAfterMs)).allowed)
     }).pipe(Effect.provide(RateLimiterMemory.layer)))
 })

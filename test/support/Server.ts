@@ -10,6 +10,8 @@ import type { Database } from "../../src/platform/Database.ts"
 import { createTenantWithKeys } from "../../src/tenants/Bootstrap.ts"
 
 export interface TestConfig {
+  /** The hosted link page's origin (#7); default http://sesame.test. */
+  readonly publicUrl?: string
   readonly smtpUrl?: string
   readonly workerPollMs?: number
   readonly deliveryRetryBaseMs?: number
@@ -22,7 +24,7 @@ export interface TestConfig {
 export const testConfig = (options: TestConfig = {}) =>
   Layer.succeed(AppConfig)({
     port: 0,
-    publicUrl: "http://sesame.test",
+    publicUrl: options.publicUrl ?? "http://sesame.test",
     databaseUrl: Option.none(),
     dataDir: "./.sesame-test",
     secret: Option.some(Redacted.make("a-test-secret-that-is-long-enough")),

@@ -1,4 +1,4 @@
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Option } from "effect"
 import type { CurrentKey } from "../../src/api/Security.ts"
 import { AllScopes, ApiKeyId, MessageId, SessionId, TenantId, UserId } from "../../src/domain/Ids.ts"
 import { policyOf } from "../../src/domain/TenantSettings.ts"
@@ -10,6 +10,7 @@ import * as AuditMemory from "../../src/audit/AuditMemory.ts"
 import { Accounts } from "../../src/passwordless/Accounts.ts"
 import * as PasswordlessLive from "../../src/passwordless/Passwordless.ts"
 import { Secrets } from "../../src/platform/Secrets.ts"
+import { AppConfig } from "../../src/platform/Config.ts"
 import { Transaction } from "../../src/platform/Transaction.ts"
 import { Sessions } from "../../src/sessions/Sessions.ts"
 import { Tenants } from "../../src/tenants/Tenants.ts"
@@ -36,6 +37,11 @@ export const PasswordlessTest = PasswordlessLive.layer.pipe(
   Layer.provide(AuditMemory.layer),
   Layer.provide(Accounts.layerTest()),
   Layer.provide(Secrets.layerTest),
+  Layer.provide(Layer.succeed(AppConfig)({
+    port: 0, publicUrl: "http://sesame.test", databaseUrl: Option.none(), dataDir: "./.sesame-test", secret: Option.none(),
+    smtpUrl: Option.none(), smtpFrom: "Sesame Test <no-reply@sesame.test>", production: false, workerPollMs: 200,
+    deliveryRetryBaseMs: 100, logFormat: "pretty"
+  })),
   Layer.provide(Transaction.layerTest),
   Layer.provide(Events.layerTest),
   Layer.provide(Layer.mock(Tenants, { get: () => Effect.succeed(tenant) })),

@@ -1,0 +1,37 @@
+import { Context, Data, type Effect } from "effect"
+import type { ServiceUnavailable } from "../api/Errors.ts"
+import type { AuthRequestId, Mode, TenantId } from "../domain/Ids.ts"
+import type { AuthRequestRow, Key } from "./CodeStore.ts"
+
+export interface ExchangeCodeRow {
+  readonly codeHash: Uint8Array
+  readonly tenantId: TenantId
+  readonly mode: Mode
+  readonly authRequestId: AuthRequestId
+  /** The PKCE challenge of the link: the exchange needs its verifier. */
+  readonly codeChallenge: string | null
+  /** The verify response, AES-256-GCM sealed with the code hash as AAD. */
+  readonly sealedResponse: Uint8Array
+  readonly createdAt: Date
+  readonly expiresAt: Date
+}
+
+export type RedeemResult = Data.TaggedEnum<{
+  Redeemed: { readonly authRequestId: AuthRequestId; readonly sealedResponse: Uint8Array }
+  Expired: {}
+  AlreadyUsed: {}
+  NotFound: {}
+}>
+export const RedeemResult = Data.taggedEnum<RedeemResult>()
+
+/** Exchange codes of the hosted link page, and the page's look-up of a link without its tenant. */
+export class ExchangeCodes extends Context.Service<ExchangeCodes, {
+  /** The auth request a link token (its SHA-256) belongs to, in any tenant; never changes it. */
+  readonly requestForLink: (linkHash: Uint8Array) => Effect.Effect<AuthRequestRow | undefined, ServiceUnavailable>
+  readonly insert: (row: ExchangeCodeRow) => Effect.Effect<void, ServiceUnavailable>
+  /**
+   * Uses the code iff it exists for this tenant and mode, is unused, unexpired at `now` and (when the
+   * link had a PKCE challenge) `challenge` matches: ONE statement, so it succeeds at most once ever.
+   */
+  readonly redeem: (key: Key, codeHash: Uint8Array, challenge: string | null, now: Date) => Effect.Effect<RedeemResult, ServiceUnavailable>
+}>()("sesame/ExchangeCodes") {}
