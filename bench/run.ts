@@ -21,6 +21,7 @@
  *   BENCH_CPU_PROF=DIR     run the Sesame server with --cpu-prof into DIR (bench/profile-top.ts summarises it)
  *   BENCH_SERVER_FLAGS="…" extra node flags for the measured Sesame server, e.g. --heapsnapshot-signal=SIGUSR2
  *   BENCH_HEAP_SNAPSHOT=1  with --heapsnapshot-signal=SIGUSR2 in BENCH_SERVER_FLAGS: a snapshot after each phase
+ *   BENCH_SERVER_LOG=FILE  append everything the Sesame server prints to FILE (e.g. with --trace-gc)
  *   BENCH_JSON=FILE        also write the raw figures as JSON
  *   BENCH_DB_SETTINGS=a=b,c=d  ALTER DATABASE … SET for the bench database, e.g. synchronous_commit=off to take the
  *                          disk's fsync latency out and see the CPU-bound figures (default: the server's settings)
@@ -30,7 +31,7 @@
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import { existsSync, readFileSync, writeFileSync } from "node:fs"
+import { createWriteStream, existsSync, readFileSync, writeFileSync } from "node:fs"
 import { createServer } from "node:net"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -183,7 +184,9 @@ const start = async (name: string, db: string, args: ReadonlyArray<string>, extr
     env: { ...env, ...extraEnv, PORT: String(port) },
     stdio: ["ignore", "pipe", "pipe"]
   })
+  const log = env.BENCH_SERVER_LOG !== undefined && name === "sesame" ? createWriteStream(env.BENCH_SERVER_LOG, { flags: "a" }) : undefined
   const keep = (chunk: Buffer) => {
+    log?.write(chunk)
     output.push(...chunk.toString("utf8").split("\n").filter((line) => line !== ""))
     if (output.length > 200) output.splice(0, output.length - 200)
   }
