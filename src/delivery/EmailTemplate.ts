@@ -74,7 +74,7 @@ const truncate = (value: string, max: number): string => {
 
 const singleLine = (value: string): string => value.replace(CONTROL_CHARS, " ").replace(/\s+/gu, " ").trim()
 
-const headerValue = (value: string): string => truncate(singleLine(value), MAX_HEADER_LENGTH)
+export const headerValue = (value: string): string => truncate(singleLine(value), MAX_HEADER_LENGTH)
 
 const multiLine = (value: string): ReadonlyArray<string> =>
   value

@@ -1,6 +1,7 @@
 import type { Policy } from "../domain/TenantSettings.ts"
 import { appendQuery } from "../domain/Redirect.ts"
 import { renderEmail } from "../delivery/EmailTemplate.ts"
+import { pickTenantTemplate, renderTenantTemplate } from "../templates/TenantTemplates.ts"
 import type { AuthRequestRow } from "./CodeStore.ts"
 
 export interface Credentials {
@@ -36,13 +37,24 @@ export const composeEmail = (row: AuthRequestRow, credentials: Credentials, poli
         : {})
     }
   })
+  // The tenant's stored template for this template and locale replaces the parts it defines.
+  const stored = pickTenantTemplate(policy.templates, row.template, row.locale)
+  const custom = stored === undefined ? undefined : renderTenantTemplate(stored, {
+    appName: policy.appName,
+    code: credentials.code ?? undefined,
+    link,
+    expiresInMinutes: Math.max(1, Math.floor((row.expiresAt.getTime() - nowMs) / 60_000)),
+    email: row.email,
+    approval: row.approval?.summary,
+    templateVariables: row.renderOptions?.templateVariables
+  })
   const hint = [credentials.code !== null ? `code ${credentials.code}` : "", link !== undefined ? `link ${link}` : ""]
     .filter((s) => s !== "").join(", ")
   return {
-    subject: rendered.subject,
+    subject: custom?.subject || rendered.subject,
     fromName: rendered.senderName,
-    text: rendered.text,
-    html: rendered.html,
+    text: custom?.text ?? rendered.text,
+    html: custom?.html ?? rendered.html,
     replyTo: policy.replyTo,
     hint
   }

@@ -7,6 +7,7 @@ import { Audit } from "../audit/Audit.ts"
 import { normalizeEmail } from "../domain/Email.ts"
 import type { TenantId } from "../domain/Ids.ts"
 import { validateAllowlistEntry } from "../domain/Redirect.ts"
+import { tenantTemplateProblem } from "../templates/TenantTemplates.ts"
 import { TenantSettings } from "../domain/TenantSettings.ts"
 import { Transaction } from "../platform/Transaction.ts"
 import { unavailable } from "../passwordless/CodeStorePg.ts"
@@ -41,6 +42,11 @@ const checkSemantics = (settings: TenantSettings) =>
       if (value !== undefined && /[\u0000-\u001f\u007f]/.test(value)) {
         return yield* new ValidationFailed({ message: `settings.${name}: must not contain control characters`, field: `settings.${name}` })
       }
+    }
+    const template = tenantTemplateProblem(settings.templates ?? [])
+    if (template !== undefined) {
+      const [field, problem] = template
+      return yield* new ValidationFailed({ message: `${field}: ${problem}`, field })
     }
     if (settings.replyTo !== undefined && normalizeEmail(settings.replyTo) === undefined) {
       return yield* new ValidationFailed({ message: "settings.replyTo: not a valid email address", field: "settings.replyTo" })
