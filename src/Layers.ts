@@ -21,6 +21,8 @@ import * as TenantAdminLive from "./tenants/TenantAdmin.ts"
 import * as Mailer from "./delivery/Mailer.ts"
 import * as OutboxPg from "./delivery/OutboxPg.ts"
 import * as Worker from "./delivery/Worker.ts"
+import * as SmsProviderLive from "./sms/SmsProviderLive.ts"
+import * as RiskScorerPg from "./risk/RiskScorerPg.ts"
 import * as TokenSignerLive from "./sessions/TokenSignerLive.ts"
 import * as SessionsLive from "./sessions/SessionsLive.ts"
 import { SessionServicesLive } from "./sessions/SessionLayers.ts"
@@ -61,10 +63,10 @@ export const servicesOn = <E, R>(
   const base = Layer.mergeAll(database, SecretsLive.layer)
   const stores = Layer.mergeAll(
     CodeStorePg.layer, TenantsLive.layer, ApiKeysLive.layer, TransactionLive.layer, OutboxPg.layer, TokenSignerLive.layer,
-    rateLimiter, AuditPg.layer, AccountsLive.layer, ExchangeCodesPg.layer
+    rateLimiter, AuditPg.layer, AccountsLive.layer, ExchangeCodesPg.layer, RiskScorerPg.layer
   )
   const withMigrations = Layer.provideMerge(stores, Layer.provideMerge(MigrationsLive, base))
-  const delivery = Layer.provideMerge(Worker.layer, MailerLive)
+  const delivery = Layer.provideMerge(Worker.layer, Layer.mergeAll(MailerLive, SmsProviderLive.layer))
   const sessions = Layer.mergeAll(SessionsLive.layer, SessionServicesLive)
   // Webhooks (#6): the event outbox, endpoints and deliveries, the SSRF-guarded sender, this process's worker.
   const webhooks = Layer.mergeAll(WebhooksLive.layer, WebhookWorker.layer).pipe(

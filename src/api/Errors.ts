@@ -50,6 +50,17 @@ export class ChannelDisabled extends Schema.Error<ChannelDisabled>("ChannelDisab
   body("CHANNEL_DISABLED", 403, "This channel or type is turned off for the tenant."), { httpApiStatus: 403 }
 ) { readonly _tag = "ChannelDisabled" }
 
+export class VoipNotAllowed extends Schema.Error<VoipNotAllowed>("VoipNotAllowed")({
+  ...body("VOIP_NOT_ALLOWED", 403, "VOIP numbers are not accepted for sign-in."),
+  /** `challenge`: verify the email bound to this number first (send with channel "email"), then retry. */
+  action: Schema.optionalKey(Schema.Literals(["block", "challenge"]))
+}, { httpApiStatus: 403 }) { readonly _tag = "VoipNotAllowed" }
+
+export class RiskBlocked extends Schema.Error<RiskBlocked>("RiskBlocked")({
+  ...body("RISK_BLOCKED", 403, "This request was refused by fraud protection."),
+  riskScore: Schema.optionalKey(Schema.Number)
+}, { httpApiStatus: 403 }) { readonly _tag = "RiskBlocked" }
+
 export class NotFound extends Schema.Error<NotFound>("NotFound")(
   body("NOT_FOUND", 404, "Not found."), { httpApiStatus: 404 }
 ) { readonly _tag = "NotFound" }

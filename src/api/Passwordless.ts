@@ -14,9 +14,11 @@ import {
   RateLimited,
   RedirectNotAllowed,
   ResendTooSoon,
+  RiskBlocked,
   ServiceUnavailable,
   TooManyAttempts,
-  ValidationFailed
+  ValidationFailed,
+  VoipNotAllowed
 } from "./Errors.ts"
 import { ApiKeyAuth, RequiredScope } from "./Security.ts"
 import { Session, User } from "./Shapes.ts"
@@ -80,6 +82,10 @@ export const SendRequest = Schema.Struct({
 })
 export type SendRequest = typeof SendRequest.Type
 
+export const PhoneType = Schema.Literals([
+  "mobile", "landline", "voip", "toll_free", "premium_rate", "shared_cost", "personal", "pager", "uan", "unknown"
+])
+
 export const SendResponse = Schema.Struct({
   authRequestId: AuthRequestId,
   channel: Channel,
@@ -87,6 +93,11 @@ export const SendResponse = Schema.Struct({
   expiresAt: Schema.Int,
   expiresIn: Schema.Int,
   delivery: Schema.Literals(["queued", "sent"]),
+  /** SMS only (#4): libphonenumber's line type, and the fraud score with the signals that raised it. */
+  phoneType: Schema.optionalKey(PhoneType),
+  isVoip: Schema.optionalKey(Schema.Boolean),
+  riskScore: Schema.optionalKey(Schema.Number),
+  riskSignals: Schema.optionalKey(Schema.Array(Schema.String)),
   code: Schema.optionalKey(Schema.String),
   linkToken: Schema.optionalKey(Schema.String)
 })
@@ -138,12 +149,14 @@ export const AuthRequestStatus = Schema.Struct({
     provider: Schema.NullOr(Schema.String),
     attempts: Schema.Int,
     lastError: Schema.NullOr(Schema.String)
-  })
+  }),
+  /** Verified on the hosted page and not yet exchanged: the one-time code for `POST /v1/passwordless/exchange`. */
+  exchangeCode: Schema.optionalKey(Schema.String)
 })
 export type AuthRequestStatus = typeof AuthRequestStatus.Type
 
 const VerifyErrors = [
-  ValidationFailed, InvalidEmail, NotFound, CodeInvalid, CodeExpired, AlreadyUsed, TooManyAttempts, OriginMismatch,
+  ValidationFailed, InvalidEmail, InvalidPhone, NotFound, CodeInvalid, CodeExpired, AlreadyUsed, TooManyAttempts, OriginMismatch,
   RateLimited, ServiceUnavailable
 ] as const
 
@@ -153,8 +166,8 @@ export class PasswordlessApi extends HttpApiGroup.make("passwordless")
       payload: SendRequest,
       success: SendResponse.pipe(Schema.annotate({ httpApiStatus: 202 })),
       error: [
-        ValidationFailed, InvalidEmail, InvalidPhone, RedirectNotAllowed, ChannelDisabled, RateLimited,
-        DeliveryFailed, ServiceUnavailable
+        ValidationFailed, InvalidEmail, InvalidPhone, RedirectNotAllowed, ChannelDisabled, VoipNotAllowed, RiskBlocked,
+        RateLimited, DeliveryFailed, ServiceUnavailable
       ]
     }).annotate(RequiredScope, "passwordless:send"),
     HttpApiEndpoint.post("resend", "/v1/passwordless/resend", {

@@ -1,7 +1,8 @@
-import { Clock, Context, Effect, Layer, Queue, Random } from "effect"
+import { Clock, Context, Effect, Layer, Option, Queue, Random } from "effect"
 import { DeliveryFailed, type ServiceUnavailable } from "../api/Errors.ts"
 import type { MessageId, TenantId } from "../domain/Ids.ts"
 import { AppConfig } from "../platform/Config.ts"
+import { SmsProvider } from "../sms/SmsProvider.ts"
 import { Mailer, MailerError } from "./Mailer.ts"
 import { type Claimed, Outbox } from "./Outbox.ts"
 
@@ -51,11 +52,20 @@ export class DeliveryWorker extends Context.Service<DeliveryWorker, {
 
 const nowDate = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
+/** An SMS goes out through the SmsProvider (the message's `text` is the SMS body); its errors become MailerError's shape. */
+const sendSms = (message: Extract<Claimed, { _tag: "Deliver" }>) =>
+  Effect.flatMap(Effect.serviceOption(SmsProvider), (provider) =>
+    Option.match(provider, {
+      onNone: () => Effect.fail(new MailerError({ reason: "no SMS provider is configured", permanent: true })),
+      onSome: (sms) =>
+        sms.send({ to: message.recipient, body: message.email.text, hint: message.email.hint }).pipe(
+          Effect.mapError((e) => new MailerError({ reason: e.reason, permanent: e.permanent }))
+        )
+    }))
+
 const send = (message: Extract<Claimed, { _tag: "Deliver" }>, options: WorkerOptions) =>
   Effect.flatMap(Mailer, (mailer) =>
-    message.channel !== "email"
-      ? Effect.fail(new MailerError({ reason: "no SMS provider is configured", permanent: true }))
-      : mailer.send({ to: message.recipient, ...message.email }).pipe(
+    (message.channel === "sms" ? sendSms(message) : mailer.send({ to: message.recipient, ...message.email })).pipe(
         Effect.timeoutOrElse({
           duration: options.sendTimeoutMs,
           orElse: () => Effect.fail(new MailerError({ reason: "timed out", permanent: false }))
@@ -122,6 +132,8 @@ export const make = (options: WorkerOptions) =>
   Effect.gen(function* () {
     const outbox = yield* Outbox
     const context = yield* Effect.context<Outbox | Mailer>()
+    // SMS (#4): optional, so a deployment or test without an SmsProvider fails SMS messages permanently.
+    const smsProvider = yield* Effect.serviceOption(SmsProvider)
     const signal = yield* Queue.dropping<void>(1)
 
     const loop = Effect.gen(function* () {
@@ -153,7 +165,10 @@ export const make = (options: WorkerOptions) =>
         if (!pending || now.getTime() >= deadline) return yield* Effect.fail(failed)
         yield* Effect.sleep(SYNC_POLL_MS)
       }
-    }, Effect.provideContext(context))
+    }, Effect.provideContext(Option.match(smsProvider, {
+      onNone: () => context,
+      onSome: (sms) => Context.add(context, SmsProvider, sms)
+    })))
 
     return DeliveryWorker.of({ wake: Effect.asVoid(Queue.offer(signal, undefined)), deliverNow })
   })

@@ -26,6 +26,24 @@ export const sendChecks = (
 }
 
 /**
+ * The extra limits of an SMS send (SECURITY.md "SMS pumping"): per phone, per destination country and
+ * per number prefix (pumping rents ranges of consecutive numbers), and the tenant's hourly SMS budget,
+ * which bounds the bill whatever the attacker varies. Decided in the same statement as `sendChecks`.
+ */
+export const smsChecks = (
+  policy: Policy,
+  input: { readonly mode: Mode; readonly phone: string; readonly country: string; readonly prefix: string }
+): ReadonlyArray<Check> => {
+  const l = policy.limits
+  return [
+    { name: "sms_send_per_phone_hour", bucket: `sms_h:${input.mode}:${input.phone}`, limit: l.smsSendPerPhoneHour, periodMs: HOUR },
+    { name: "sms_per_prefix_hour", bucket: `sms_p:${input.mode}:${input.prefix}`, limit: l.smsPerPrefixHour, periodMs: HOUR },
+    { name: "sms_per_country_hour", bucket: `sms_c:${input.mode}:${input.country}`, limit: l.smsPerCountryHour, periodMs: HOUR },
+    { name: "sms_budget_hour", bucket: `sms_b:${input.mode}`, limit: l.smsBudgetHour, periodMs: HOUR }
+  ]
+}
+
+/**
  * Every `/v1` request with an API key counts against the key's per-minute limit (API.md: 6000/minute).
  * Above LOG_MAX it is a slotted window: one row of 61 integers per key however busy the key is.
  */

@@ -18,8 +18,9 @@ export const make = Effect.gen(function* () {
   return Accounts.of({
     // One index look-up (users_email), the same query whatever the answer.
     exists: (key, email) =>
+      // an E.164 phone (SMS, #4) is looked up by the phone column
       unavailable(sql<{ n: number }>`SELECT count(*)::int AS n FROM users
-        WHERE tenant_id = ${key.tenantId} AND mode = ${key.mode} AND email = ${email}`).pipe(
+        WHERE tenant_id = ${key.tenantId} AND mode = ${key.mode} AND ${sql(email.startsWith("+") ? "phone" : "email")} = ${email}`).pipe(
         Effect.map((rows) => (rows[0]?.n ?? 0) > 0)
       )
   })

@@ -3,7 +3,7 @@ import type { Approval, SendRequest } from "../api/Passwordless.ts"
 import type { ServiceUnavailable } from "../api/Errors.ts"
 import type { AuthRequestId, AuthType, Channel, Mode, Template, TenantId, UserId } from "../domain/Ids.ts"
 
-export type RenderOptions = Pick<SendRequest, "emailContent" | "templateVariables">
+export type RenderOptions = Pick<SendRequest, "emailContent" | "templateVariables" | "smsMessage">
 
 export interface AuthRequestRow {
   readonly tenantId: TenantId

@@ -3,6 +3,7 @@ import type { MessagePayload } from "../delivery/Outbox.ts"
 import type { Policy } from "../domain/TenantSettings.ts"
 import type { AuthRequestRow } from "./CodeStore.ts"
 import { composeEmail, type Credentials } from "./Compose.ts"
+import { composeSms } from "../sms/SmsText.ts"
 
 /**
  * Enumeration safety (SECURITY.md "Enumeration and abuse"; OWASP Authentication cheat sheet; ASVS
@@ -23,6 +24,10 @@ export const outgoing = (
   nowMs: number,
   publicUrl: string
 ): MessagePayload | null => {
+  if (row.channel === "sms") {
+    // SMS (#4): a decoy gets no message at all (no "no account" SMS: every SMS costs the tenant money).
+    return isDecoy(row) || credentials.code === null ? null : composeSms(row, credentials.code, policy, nowMs)
+  }
   if (!isDecoy(row)) return composeEmail(row, credentials, policy, nowMs, publicUrl)
   return policy.noAccountEmail ? noAccountEmail(policy) : null
 }

@@ -6,13 +6,13 @@ import type { CurrentKey } from "../api/Security.ts"
 import { Audit } from "../audit/Audit.ts"
 import { appendQuery } from "../domain/Redirect.ts"
 import type { Policy } from "../domain/TenantSettings.ts"
-import { constantTimeEqual, randomToken, sha256, sha256Base64Url } from "../platform/Crypto.ts"
+import { constantTimeEqual, sha256, sha256Base64Url } from "../platform/Crypto.ts"
 import { Secrets } from "../platform/Secrets.ts"
 import { Transaction } from "../platform/Transaction.ts"
 import { Sessions } from "../sessions/Sessions.ts"
 import { Tenants } from "../tenants/Tenants.ts"
 import { type AuthRequestRow, CodeStore } from "./CodeStore.ts"
-import { ExchangeCodes, type RedeemResult } from "./ExchangeCodes.ts"
+import { exchangeCodeOf, ExchangeCodes, type RedeemResult } from "./ExchangeCodes.ts"
 
 /** API.md: the exchange code lives 60 s. */
 export const EXCHANGE_TTL_MS = 60_000
@@ -148,7 +148,7 @@ export const make = Effect.gen(function* () {
           metadata: used.metadata, approval: used.approval
         }
       }
-      const code = randomToken(32)
+      const code = exchangeCodeOf(secrets.mac, used.id, nowMs)
       const codeHash = sha256(code)
       yield* codes.insert({
         codeHash, tenantId: used.tenantId, mode: used.mode, authRequestId: used.id, codeChallenge: used.codeChallenge,

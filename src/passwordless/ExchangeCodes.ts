@@ -34,4 +34,15 @@ export class ExchangeCodes extends Context.Service<ExchangeCodes, {
    * link had a PKCE challenge) `challenge` matches: ONE statement, so it succeeds at most once ever.
    */
   readonly redeem: (key: Key, codeHash: Uint8Array, challenge: string | null, now: Date) => Effect.Effect<RedeemResult, ServiceUnavailable>
+  /** When the unused, unexpired exchange code of an auth request was created (cross-device completion). */
+  readonly pendingFor: (key: Key, authRequestId: AuthRequestId, now: Date) => Effect.Effect<Date | undefined, ServiceUnavailable>
 }>()("sesame/ExchangeCodes") {}
+
+/**
+ * The exchange code of an auth request, derived rather than stored: an HMAC under the server secret of
+ * the request id and the creation time (256 bits, unguessable without SESAME_SECRET). Only its SHA-256
+ * is stored, yet the customer's backend can be handed it again through `GET /v1/passwordless/{id}`,
+ * which is how the tab that started a sign-in completes it when the link was opened on another device.
+ */
+export const exchangeCodeOf = (mac: (purpose: string, value: string) => Uint8Array, authRequestId: AuthRequestId, createdAtMs: number) =>
+  Buffer.from(mac("exchange-code", `${authRequestId}:${createdAtMs}`)).toString("base64url")

@@ -19,6 +19,12 @@ export const make = Effect.gen(function* () {
         Effect.map((rows) => rows[0] as AuthRequestRow | undefined)
       )),
 
+    pendingFor: (key, authRequestId, now) =>
+      unavailable(sql<{ createdAt: Date }>`SELECT created_at FROM exchange_codes
+        WHERE tenant_id = ${key.tenantId} AND mode = ${key.mode} AND auth_request_id = ${authRequestId}
+          AND used_at IS NULL AND expires_at > ${now}
+        ORDER BY created_at DESC LIMIT 1`.pipe(Effect.map((rows) => rows[0]?.createdAt))),
+
     insert: (row) => unavailable(sql`INSERT INTO exchange_codes ${sql.insert({ ...row })}`.pipe(Effect.asVoid)),
 
     /**

@@ -1,7 +1,8 @@
 import { Clock, Context, Effect, Layer, Match } from "effect"
 import {
-  AlreadyUsed, ChannelDisabled, CodeExpired, CodeInvalid, type DeliveryFailed, InvalidEmail, NotFound, OriginMismatch,
-  RateLimited, RedirectNotAllowed, ResendTooSoon, type ServiceUnavailable, TooManyAttempts, ValidationFailed
+  AlreadyUsed, ChannelDisabled, CodeExpired, CodeInvalid, type DeliveryFailed, InvalidEmail, InvalidPhone, NotFound,
+  OriginMismatch, RateLimited, RedirectNotAllowed, ResendTooSoon, type RiskBlocked, type ServiceUnavailable, TooManyAttempts,
+  ValidationFailed, type VoipNotAllowed
 } from "../api/Errors.ts"
 import type { AuthRequestStatus, SendRequest, SendResponse, VerifyRequest, VerifyResponse } from "../api/Passwordless.ts"
 import type { CurrentKey } from "../api/Security.ts"
@@ -24,22 +25,27 @@ import type { MessagePayload } from "../delivery/Outbox.ts"
 import { Accounts } from "./Accounts.ts"
 import { outgoing } from "./Enumeration.ts"
 import { planResend, sealFor } from "./ResendStrategy.ts"
+import { exchangeCodeOf, ExchangeCodes } from "./ExchangeCodes.ts"
 import { type AuthRequestRow, CodeStore, type Key, type Proof } from "./CodeStore.ts"
 import type { Credentials } from "./Compose.ts"
 import { Events } from "../webhooks/Events.ts"
 import { loginFailed } from "../webhooks/AuthEvents.ts"
+import * as SmsPrepare from "../sms/SmsPrepare.ts"
+import { classifyPhone } from "../sms/Phone.ts"
+import { checkBoundEmail, resendSmsChecks } from "../sms/SmsVerify.ts"
 
 type Caller = CurrentKey["Service"]
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000))
 
 export class Passwordless extends Context.Service<Passwordless, {
   readonly send: (caller: Caller, request: SendRequest) => Effect.Effect<SendResponse,
-    ValidationFailed | InvalidEmail | RedirectNotAllowed | ChannelDisabled | RateLimited | DeliveryFailed | ServiceUnavailable>
+    ValidationFailed | InvalidEmail | InvalidPhone | RedirectNotAllowed | ChannelDisabled | VoipNotAllowed | RiskBlocked |
+    RateLimited | DeliveryFailed | ServiceUnavailable>
   readonly resend: (caller: Caller, id: AuthRequestId) => Effect.Effect<SendResponse,
     NotFound | ResendTooSoon | CodeExpired | AlreadyUsed | TooManyAttempts | RateLimited | DeliveryFailed | ServiceUnavailable>
   readonly verify: (caller: Caller, request: VerifyRequest) => Effect.Effect<VerifyResponse,
-    ValidationFailed | InvalidEmail | NotFound | CodeInvalid | CodeExpired | AlreadyUsed | TooManyAttempts | OriginMismatch |
-    RateLimited | ServiceUnavailable>
+    ValidationFailed | InvalidEmail | InvalidPhone | NotFound | CodeInvalid | CodeExpired | AlreadyUsed | TooManyAttempts |
+    OriginMismatch | RateLimited | ServiceUnavailable>
   readonly status: (caller: Caller, id: AuthRequestId) => Effect.Effect<AuthRequestStatus, NotFound | ServiceUnavailable>
 }>()("sesame/Passwordless") {}
 
@@ -79,9 +85,11 @@ export const make = Effect.gen(function* () {
   const tx = yield* Transaction
   const sessions = yield* Sessions
   const limiter = yield* RateLimiter
+  const exchangeCodes = yield* ExchangeCodes
   const audit = yield* Audit
   const accounts = yield* Accounts
   const events = yield* Events
+  const sms = { prepare: yield* SmsPrepare.make }
   // the hosted link page lives at {publicUrl}/l/{linkToken} (#7)
   const publicUrl = (yield* AppConfig).publicUrl
 
@@ -124,7 +132,7 @@ export const make = Effect.gen(function* () {
         tenantId: caller.tenantId,
         mode: caller.mode,
         authRequestId: row.id,
-        channel: "email",
+        channel: row.channel,
         recipient: row.identifier,
         email,
         expiresAt: row.expiresAt
@@ -153,6 +161,12 @@ export const make = Effect.gen(function* () {
 
   const send = Effect.fn("Passwordless.send")(function* (caller: Caller, request: SendRequest) {
     const tenant = yield* tenantOf(caller)
+    if (request.channel === "sms") {
+      // SMS (#4): validation, risk, pumping limits and the row live in SmsSender; queued like an email.
+      const prepared = yield* sms.prepare(caller, tenant.policy, request, limit)
+      const delivery = yield* dispatch(caller, prepared.row, prepared.message, prepared.nowMs, store.insert(prepared.row), request.deliver === "sync")
+      return { ...response(caller, prepared.row, prepared.credentials, delivery, prepared.nowMs), ...prepared.extra }
+    }
     const { email, type, expiresIn } = yield* checkEmailSend(request, tenant.policy)
     const nowMs = yield* Clock.currentTimeMillis
     // Counted before anything is written or queued: a refused send costs nothing.
@@ -211,9 +225,12 @@ export const make = Effect.gen(function* () {
         })),
       // a resend is a send: counted against the same limits, inside the transaction, so a refused one
       // rolls back and costs nothing
-      Effect.andThen(limit(caller, sendChecks(tenant.policy, {
-        mode: caller.mode, identifier: existing.identifier, link: existing.type !== "OTP", ip: existing.clientIp ?? undefined
-      }), nowMs)),
+      Effect.andThen(limit(caller, [
+        ...sendChecks(tenant.policy, {
+          mode: caller.mode, identifier: existing.identifier, link: existing.type !== "OTP", ip: existing.clientIp ?? undefined
+        }),
+        ...resendSmsChecks(tenant.policy, caller, existing)
+      ], nowMs)),
       Effect.asVoid
     )
     const delivery = yield* dispatch(caller, existing, outgoing(existing, plan.credentials, tenant.policy, nowMs, publicUrl), nowMs, write, false)
@@ -232,15 +249,25 @@ export const make = Effect.gen(function* () {
     if (request.code !== undefined) {
       let id = request.authRequestId
       if (id === undefined) {
-        if (request.email === undefined) {
-          return yield* new ValidationFailed({ message: "A code needs authRequestId or email.", field: "authRequestId" })
+        if (request.email === undefined && request.phone === undefined) {
+          return yield* new ValidationFailed({ message: "A code needs authRequestId, email or phone.", field: "authRequestId" })
         }
-        const email = normalizeEmail(request.email)
-        if (email === undefined) return yield* new InvalidEmail({})
-        const latest = yield* store.latestFor(key, email)
+        let identifier: string
+        if (request.phone !== undefined) {
+          const phone = classifyPhone(request.phone)
+          if (phone === undefined) return yield* new InvalidPhone({})
+          identifier = phone.e164
+        } else {
+          const email = normalizeEmail(request.email ?? "")
+          if (email === undefined) return yield* new InvalidEmail({})
+          identifier = email
+        }
+        const latest = yield* store.latestFor(key, identifier)
         if (latest === undefined) return yield* new NotFound({})
         id = latest.id
       }
+      // An SMS sent with a bound email (Auth1) verifies only with that same email.
+      yield* checkBoundEmail(yield* store.get(key, id), request)
       target = { id, proof: { _tag: "Code", hash: secrets.codeHash(id, request.code) } }
     } else {
       if (policy.sameOriginLinks && request.authRequestId === undefined) return yield* new OriginMismatch({})
@@ -320,13 +347,18 @@ export const make = Effect.gen(function* () {
     if (row === undefined) return yield* new NotFound({})
     const nowMs = yield* Clock.currentTimeMillis
     const delivery = yield* outbox.deliveryOf(caller.tenantId, id)
+    // Cross-device sign-in: the link was completed on the hosted page elsewhere; the tab that started it
+    // (polling this through the customer's backend) completes with the exchange code.
+    const pending = row.verifiedAt === null ? undefined
+      : yield* exchangeCodes.pendingFor({ tenantId: caller.tenantId, mode: caller.mode }, id, new Date(nowMs))
     return {
       id: row.id, channel: row.channel, type: row.type,
       status: row.verifiedAt !== null ? "verified" : nowMs >= row.expiresAt.getTime() ? "expired"
         : row.attempts >= row.maxAttempts ? "locked" : "pending",
       attempts: row.attempts, maxAttempts: row.maxAttempts,
       expiresAt: Math.floor(row.expiresAt.getTime() / 1000), resends: row.resends,
-      delivery: delivery ?? { status: "queued", provider: null, attempts: 0, lastError: null }
+      delivery: delivery ?? { status: "queued", provider: null, attempts: 0, lastError: null },
+      ...(pending === undefined ? {} : { exchangeCode: exchangeCodeOf(secrets.mac, id, pending.getTime()) })
     } satisfies AuthRequestStatus
   })
 

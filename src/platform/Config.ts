@@ -1,5 +1,19 @@
 import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
 
+export interface SmsConfig {
+  /** TWILIO_ACCOUNT_SID + TWILIO_AUTH_TOKEN + (TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID) */
+  readonly twilio: Option.Option<{
+    readonly accountSid: string
+    readonly authToken: Redacted.Redacted<string>
+    readonly from: string | undefined
+    readonly messagingServiceSid: string | undefined
+    /** TWILIO_BASE_URL, default https://api.twilio.com (tests point it at a local server) */
+    readonly baseUrl: string
+  }>
+  /** SMS_TIMEOUT_MS: how long one provider request may take before the next provider is tried. */
+  readonly timeoutMs: number
+}
+
 /** Sesame's process configuration: the one place that reads the environment (DESIGN.md "Configuration"). */
 export class AppConfig extends Context.Service<AppConfig, {
   readonly port: number
@@ -21,6 +35,8 @@ export class AppConfig extends Context.Service<AppConfig, {
   readonly webhookRetryBaseMs?: number
   /** WEBHOOK_TIMEOUT_MS: how long one webhook request may take (default 10 s). */
   readonly webhookTimeoutMs?: number
+  /** SMS providers (#4), tried in order; none → the dev outbox. */
+  readonly sms?: SmsConfig
 }>()("sesame/AppConfig") {}
 
 export const config = Config.all({
@@ -38,7 +54,13 @@ export const config = Config.all({
   trustProxy: Config.String("TRUST_PROXY").pipe(Config.withDefault("")),
   webhooksAllowPrivate: Config.Boolean("WEBHOOKS_ALLOW_PRIVATE").pipe(Config.withDefault(false)),
   webhookRetryBaseMs: Config.Int("WEBHOOK_RETRY_BASE_MS").pipe(Config.withDefault(1000)),
-  webhookTimeoutMs: Config.Int("WEBHOOK_TIMEOUT_MS").pipe(Config.withDefault(10_000))
+  webhookTimeoutMs: Config.Int("WEBHOOK_TIMEOUT_MS").pipe(Config.withDefault(10_000)),
+  twilioAccountSid: Config.option(Config.String("TWILIO_ACCOUNT_SID")),
+  twilioAuthToken: Config.option(Config.Redacted("TWILIO_AUTH_TOKEN")),
+  twilioFrom: Config.option(Config.String("TWILIO_FROM")),
+  twilioMessagingServiceSid: Config.option(Config.String("TWILIO_MESSAGING_SERVICE_SID")),
+  twilioBaseUrl: Config.String("TWILIO_BASE_URL").pipe(Config.withDefault("https://api.twilio.com")),
+  smsTimeoutMs: Config.Int("SMS_TIMEOUT_MS").pipe(Config.withDefault(10_000))
 })
 
 export const layer = Layer.effect(AppConfig)(
@@ -59,7 +81,19 @@ export const layer = Layer.effect(AppConfig)(
       trustProxy: c.trustProxy.split(",").map((s) => s.trim()).filter((s) => s !== ""),
       webhooksAllowPrivate: c.webhooksAllowPrivate,
       webhookRetryBaseMs: c.webhookRetryBaseMs,
-      webhookTimeoutMs: c.webhookTimeoutMs
+      webhookTimeoutMs: c.webhookTimeoutMs,
+      sms: {
+        twilio: Option.isSome(c.twilioAccountSid) && Option.isSome(c.twilioAuthToken)
+          ? Option.some({
+            accountSid: c.twilioAccountSid.value,
+            authToken: c.twilioAuthToken.value,
+            from: Option.getOrUndefined(c.twilioFrom),
+            messagingServiceSid: Option.getOrUndefined(c.twilioMessagingServiceSid),
+            baseUrl: c.twilioBaseUrl
+          })
+          : Option.none(),
+        timeoutMs: c.smsTimeoutMs
+      }
     }
   })
 )

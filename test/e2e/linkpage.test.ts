@@ -189,4 +189,27 @@ layer(serverLayer(pgliteLayer), { timeout: 60_000, excludeTestServices: true })(
       assert.strictEqual(results.filter((r) => r._tag === "Success").length, 1)
       for (const r of results) if (r._tag === "Failure") assert.strictEqual(errorCode(r.failure), "ALREADY_USED")
     }))
+
+  it.effect("cross-device: the link is completed on another device; the tab that asked polls status and exchanges the code once", () =>
+    Effect.gen(function* () {
+      const { client, sent, page } = yield* setup("cross@example.com")
+      const before = yield* client.passwordless.status({ params: { authRequestId: sent.authRequestId } })
+      assert.deepStrictEqual([before.status, before.exchangeCode], ["pending", undefined])
+      // "the phone": opens the link and presses Continue
+      const form = formOf(yield* textOf(yield* fetchP(page)))
+      const pressed = yield* post(page, form)
+      assert.strictEqual(pressed.status, 303)
+      const phoneCode = new URL(pressed.headers.get("location") ?? "").searchParams.get("code")
+      // "the laptop": its backend polls the request it started, sees it verified, and completes
+      const after = yield* client.passwordless.status({ params: { authRequestId: sent.authRequestId } })
+      assert.strictEqual(after.status, "verified")
+      assert.strictEqual(after.exchangeCode, phoneCode)
+      const done = yield* client.exchange.exchange({ payload: { code: after.exchangeCode ?? "" } })
+      assert.strictEqual(done.user.email, "cross@example.com")
+      // single use: neither device can exchange it again, and status no longer offers it
+      const again = yield* Effect.flip(client.exchange.exchange({ payload: { code: phoneCode ?? "" } }))
+      assert.strictEqual(errorCode(again), "ALREADY_USED")
+      const last = yield* client.passwordless.status({ params: { authRequestId: sent.authRequestId } })
+      assert.isUndefined(last.exchangeCode)
+    }))
 })

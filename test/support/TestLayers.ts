@@ -9,6 +9,8 @@ import * as RateLimiterMemory from "../../src/limits/RateLimiterMemory.ts"
 import * as AuditMemory from "../../src/audit/AuditMemory.ts"
 import { Accounts } from "../../src/passwordless/Accounts.ts"
 import * as PasswordlessLive from "../../src/passwordless/Passwordless.ts"
+import { ExchangeCodes } from "../../src/passwordless/ExchangeCodes.ts"
+import { RiskScorer } from "../../src/risk/RiskScorer.ts"
 import { Secrets } from "../../src/platform/Secrets.ts"
 import { AppConfig } from "../../src/platform/Config.ts"
 import { Transaction } from "../../src/platform/Transaction.ts"
@@ -44,12 +46,14 @@ export const PasswordlessTest = PasswordlessLive.layer.pipe(
   })),
   Layer.provide(Transaction.layerTest),
   Layer.provide(Events.layerTest),
+  Layer.provide(RiskScorer.layerTest),
   Layer.provide(Layer.mock(Tenants, { get: () => Effect.succeed(tenant) })),
   Layer.provide(Layer.mock(Outbox, {
     enqueue: () => Effect.succeed(MessageId.make("msg_00000000000000000000")),
     deliveryOf: () => Effect.succeed(undefined)
   })),
   Layer.provide(Layer.mock(DeliveryWorker, { wake: Effect.void })),
+  Layer.provide(Layer.mock(ExchangeCodes, { pendingFor: () => Effect.succeed(undefined) })),
   Layer.provide(Layer.mock(Sessions, {
     signIn: (input) => Effect.succeed({
       user: {

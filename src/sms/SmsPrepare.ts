@@ -1,0 +1,93 @@
+import { Clock, Effect } from "effect"
+import type { CurrentKey } from "../api/Security.ts"
+import type { SendRequest } from "../api/Passwordless.ts"
+import type { RateLimited, ServiceUnavailable } from "../api/Errors.ts"
+import type { AuthRequestId } from "../domain/Ids.ts"
+import type { Policy } from "../domain/TenantSettings.ts"
+import type { MessagePayload } from "../delivery/Outbox.ts"
+import { sendChecks, smsChecks } from "../limits/Limits.ts"
+import type { Check } from "../limits/RateLimiter.ts"
+import { Accounts } from "../passwordless/Accounts.ts"
+import type { AuthRequestRow } from "../passwordless/CodeStore.ts"
+import type { Credentials } from "../passwordless/Compose.ts"
+import { sealFor } from "../passwordless/ResendStrategy.ts"
+import { randomCode, randomId } from "../platform/Crypto.ts"
+import { Secrets } from "../platform/Secrets.ts"
+import { decide } from "../risk/Decide.ts"
+import { RiskScorer } from "../risk/RiskScorer.ts"
+import { Events } from "../webhooks/Events.ts"
+import { checkSmsSend } from "./SmsSend.ts"
+import { composeSms } from "./SmsText.ts"
+
+type Caller = CurrentKey["Service"]
+type Limit = (caller: Caller, checks: ReadonlyArray<Check>, nowMs: number) => Effect.Effect<void, RateLimited | ServiceUnavailable>
+
+/**
+ * An SMS send up to the point where it is queued: validated, scored, judged by the tenant's policy
+ * (premium rate, voipAction, riskBlockAt; refusals raise `fraud.detected`), counted against the
+ * pumping limits, and turned into an auth request row and its message. Nothing is written before
+ * the limits have admitted it, so a refused send costs nothing.
+ */
+export const make = Effect.gen(function* () {
+  const risk = yield* RiskScorer
+  const accounts = yield* Accounts
+  const events = yield* Events
+  const secrets = yield* Secrets
+
+  return Effect.fn("Passwordless.sendSms")(function* (caller: Caller, policy: Policy, request: SendRequest, limit: Limit) {
+    const { phone, email, expiresIn, codeLength } = yield* checkSmsSend(request, policy)
+    const nowMs = yield* Clock.currentTimeMillis
+    const key = { tenantId: caller.tenantId, mode: caller.mode }
+    const ip = request.client?.ipAddress ?? null
+    const assessment = yield* risk.score({
+      ...key, phone, ip, emailDomain: email === null ? null : email.slice(email.lastIndexOf("@") + 1),
+      allowedCountries: policy.smsAllowedCountries, nowMs
+    })
+    // voipAction "challenge": passed once the bound email belongs to a user of the tenant (verified by email).
+    const challengePassed = phone.isVoip && policy.voipAction === "challenge" && email !== null
+      ? yield* accounts.exists(key, email)
+      : false
+    const verdict = decide(policy, phone, assessment, challengePassed)
+    if (verdict._tag === "Refuse") {
+      if (verdict.fraud) {
+        yield* events.record({
+          ...key, type: "fraud.detected",
+          payload: {
+            phone: phone.e164, email, ip, method: "sms_otp", reason: verdict.reason, riskScore: assessment.score,
+            riskSignals: assessment.signals.join(","), phoneType: phone.type, isVoip: phone.isVoip, country: phone.country
+          }
+        }, new Date(nowMs))
+      }
+      return yield* verdict.error
+    }
+    yield* limit(caller, [
+      ...sendChecks(policy, { mode: caller.mode, identifier: phone.e164, link: false, ip: ip ?? undefined }),
+      ...smsChecks(policy, { mode: caller.mode, phone: phone.e164, country: phone.country, prefix: phone.prefix })
+    ], nowMs)
+    // Sign-up off: an unknown number gets a decoy request and no SMS (Enumeration.ts).
+    const known = policy.allowSignup || (yield* accounts.exists(key, phone.e164))
+    const id = randomId("ar") as AuthRequestId
+    const code = randomCode(codeLength)
+    const credentials: Credentials = { code, linkToken: null }
+    const now = new Date(nowMs)
+    const row: AuthRequestRow = {
+      tenantId: caller.tenantId, id, mode: caller.mode, channel: "sms", type: "OTP", identifier: phone.e164, email,
+      phone: phone.e164, codeHash: known ? secrets.codeHash(id, code) : null, codeLength, linkHash: null, codeChallenge: null,
+      redirectUrl: null, state: request.state ?? null, template: request.template ?? "SIGNIN", locale: request.locale ?? null,
+      metadata: request.metadata ?? null, approval: request.approval ?? null,
+      renderOptions: request.smsMessage === undefined && request.templateVariables === undefined ? null : {
+        ...(request.smsMessage === undefined ? {} : { smsMessage: request.smsMessage }),
+        ...(request.templateVariables === undefined ? {} : { templateVariables: request.templateVariables })
+      },
+      clientIp: ip, userAgent: request.client?.userAgent ?? null,
+      attempts: 0, maxAttempts: policy.maxAttempts, resends: 0, lastSentAt: now, createdAt: now,
+      expiresAt: new Date(nowMs + expiresIn * 1000), verifiedAt: null, userId: null,
+      sealedCredentials: known ? sealFor(policy, credentials, id, secrets.seal) : null
+    }
+    const message: MessagePayload | null = known ? composeSms(row, code, policy, nowMs) : null
+    return {
+      row, message, credentials, nowMs,
+      extra: { phoneType: phone.type, isVoip: phone.isVoip, riskScore: assessment.score, riskSignals: assessment.signals }
+    }
+  })
+})
