@@ -36,9 +36,10 @@ layer(serverLayer(pgliteLayer), { timeout: 60_000 })("error codes on TestClock",
       assert.strictEqual(status.status, "expired")
     }))
 
-  it.effect("CHANNEL_DISABLED for SMS (not available yet); ORIGIN_MISMATCH for a link verified against another request", () =>
+  it.effect("CHANNEL_DISABLED for SMS on a tenant with sms off; ORIGIN_MISMATCH for a link verified against another request", () =>
     Effect.gen(function* () {
       const { test } = yield* fixture
+      yield* test.tenant.update({ payload: { settings: { channels: { sms: false } } } })
       const sms = yield* Effect.flip(test.passwordless.send({ payload: { channel: "sms", phone: "+14155550123" } }))
       assert.strictEqual(errorCode(sms), "CHANNEL_DISABLED")
       const one = yield* test.passwordless.send({ payload: { email: "o1@example.com", type: "LINK", redirectUrl: "https://app.example.com/cb" } })

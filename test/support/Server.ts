@@ -5,7 +5,7 @@ import { HttpApiClient } from "effect/http-api"
 import { Api } from "../../src/api/Api.ts"
 import { ApiRoutes } from "../../src/http/Server.ts"
 import { servicesOn } from "../../src/Layers.ts"
-import { AppConfig } from "../../src/platform/Config.ts"
+import { AppConfig, type SmsConfig } from "../../src/platform/Config.ts"
 import type { Database } from "../../src/platform/Database.ts"
 import { createTenantWithKeys } from "../../src/tenants/Bootstrap.ts"
 
@@ -19,6 +19,8 @@ export interface TestConfig {
   readonly webhooksAllowPrivate?: boolean
   readonly webhookRetryBaseMs?: number
   readonly webhookTimeoutMs?: number
+  /** SMS providers (#4): e.g. Twilio pointed at a local stand-in server. */
+  readonly sms?: SmsConfig
 }
 
 export const testConfig = (options: TestConfig = {}) =>
@@ -36,7 +38,8 @@ export const testConfig = (options: TestConfig = {}) =>
     logFormat: "pretty",
     ...(options.webhooksAllowPrivate === undefined ? {} : { webhooksAllowPrivate: options.webhooksAllowPrivate }),
     ...(options.webhookRetryBaseMs === undefined ? {} : { webhookRetryBaseMs: options.webhookRetryBaseMs }),
-    ...(options.webhookTimeoutMs === undefined ? {} : { webhookTimeoutMs: options.webhookTimeoutMs })
+    ...(options.webhookTimeoutMs === undefined ? {} : { webhookTimeoutMs: options.webhookTimeoutMs }),
+    ...(options.sms === undefined ? {} : { sms: options.sms })
   })
 
 /** The real server (all services, HTTP on a random port) on the given database. */
