@@ -4,9 +4,11 @@
  * 1. creates a fresh PostgreSQL database, starts `node src/cli.ts serve` on a free port, waits for /readyz
  *    (startup-to-ready), creates a tenant with the CLI;
  * 2. send: autocannon against POST /v1/passwordless/send, a distinct email per request;
- * 3. verify: pre-creates N auth requests with plain concurrent fetches, then autocannon verifies each once;
+ * 3. verify: pre-creates N auth requests with plain concurrent fetches, ANALYZE, then autocannon verifies each
+ *    once (stops when the list is used up or after BENCH_SECONDS);
  * 4. the floor (bench/floor.ts: node:http + pg, the core SQL only) on the same database, same phases;
- * 5. prints req/s, p50/p99, non-2xx, server RSS after each phase;
+ * 5. prints req/s, p50/p99, non-2xx, server RSS after each phase, CPU per request (server and PostgreSQL
+ *    backends: robust on a shared machine where req/s drifts), startup-to-ready;
  * 6. always stops the servers and drops the database.
  *
  * Server, PostgreSQL and the load generator share the machine: figures are for comparing in one run.
@@ -14,7 +16,8 @@
  * env:
  *   BENCH_SECONDS          measured seconds per phase (10)
  *   BENCH_CONNECTIONS      autocannon connections (50)
- *   BENCH_VERIFY_N         auth requests pre-created for the verify phase (20000)
+ *   BENCH_VERIFY_N         at most this many auth requests pre-created for the verify phase (20000); fewer when
+ *                          3 × the send phase's rate × BENCH_SECONDS is less (pre-creating is slow on a slow server)
  *   BENCH_WARMUP_SECONDS   unmeasured warm-up per phase (2; 0 turns it off)
  *   BENCH_PG_ADMIN_URL     where to CREATE/DROP the database (postgres://postgres@127.0.0.1:5432/postgres)
  *   BENCH_SKIP_FLOOR=1     Sesame only
@@ -193,7 +196,12 @@ const start = async (name: string, db: string, args: ReadonlyArray<string>, extr
   child.stdout?.on("data", keep)
   child.stderr?.on("data", keep)
   let exited: string | undefined
-  child.once("exit", (code, signal) => { exited = `exited (${signal ?? code})` })
+  child.once("exit", (code, signal) => {
+    exited = `exited (${signal ?? code})`
+    if (!stopping.has(child)) {
+      console.error(`\n${name} (pid ${child.pid}) ${exited} unexpectedly; its last output:\n  ${output.slice(-40).join("\n  ")}`)
+    }
+  })
   cleanups.push(() => stop({ name, db, child, base, startupMs: 0, output }))
   for (;;) {
     if (exited !== undefined) throw new Error(`${name} ${exited} before ready:\n${output.join("\n")}`)
@@ -210,11 +218,14 @@ const start = async (name: string, db: string, args: ReadonlyArray<string>, extr
   return { name, db, child, base, startupMs: performance.now() - t0, output }
 }
 
+const stopping = new WeakSet<ChildProcess>()
+
 /** SIGINT (graceful: lets --cpu-prof write its profile), SIGKILL after 15 s. */
 const stop = async (server: Server) => {
   const { child } = server
   if (child.exitCode !== null || child.signalCode !== null) return
   const exited = new Promise<void>((ok) => child.once("exit", () => ok()))
+  stopping.add(child)
   child.kill("SIGINT")
   const timer = setTimeout(() => child.kill("SIGKILL"), 15_000)
   await exited
@@ -388,9 +399,12 @@ const phases = async (server: Server, key: string, tag: string): Promise<Array<P
   const rows: Array<Phase> = []
   const sendBody = () => JSON.stringify({ email: nextEmail(tag) })
   if (WARMUP_SECONDS > 0) await cannon(server, "/v1/passwordless/send", key, sendBody, { seconds: WARMUP_SECONDS })
-  rows.push(await measure(server, "send", "/v1/passwordless/send", key, sendBody, { seconds: SECONDS }))
-  const warmupN = WARMUP_SECONDS > 0 ? Math.min(5_000, Math.max(CONNECTIONS, Math.round(VERIFY_N / 10))) : 0
-  const list = await precreate(server, key, VERIFY_N + warmupN, tag)
+  const send = await measure(server, "send", "/v1/passwordless/send", key, sendBody, { seconds: SECONDS })
+  rows.push(send)
+  // No more than the verify phase can plausibly use: 3× what send managed in the same time, at most BENCH_VERIFY_N.
+  const verifyN = Math.min(VERIFY_N, Math.max(2_000, Math.ceil(send.reqPerSec * SECONDS * 3)))
+  const warmupN = WARMUP_SECONDS > 0 ? Math.min(5_000, Math.max(CONNECTIONS, Math.round(verifyN / 10))) : 0
+  const list = await precreate(server, key, verifyN + warmupN, tag)
   if (ANALYZE) await adminQueryValue("ANALYZE", server.db)
   if (warmupN > 0) await cannon(server, "/v1/passwordless/verify", key, verifyBodies(list.slice(0, warmupN)), { seconds: WARMUP_SECONDS * 5, amount: warmupN })
   const measured = list.slice(warmupN)
