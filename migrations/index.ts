@@ -3,6 +3,7 @@ import sessions from "./0002_sessions.ts"
 import abuse from "./0003_abuse.ts"
 import webhooks from "./0004_webhooks.ts"
 import links from "./0005_links.ts"
+import sms from "./0006_sms.ts"
 
 // `<id>_<name>` → migration effect, the shape `Migrator.fromRecord` loads. Static imports keep
 // every migration in the build and type-checked (each must need nothing but SqlClient).
@@ -11,5 +12,6 @@ export const migrations = {
   "0002_sessions": sessions,
   "0003_abuse": abuse,
   "0004_webhooks": webhooks,
-  "0005_links": links
+  "0005_links": links,
+  "0006_sms": sms
 }

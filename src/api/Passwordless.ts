@@ -151,7 +151,10 @@ export const AuthRequestStatus = Schema.Struct({
     lastError: Schema.NullOr(Schema.String)
   }),
   /** Verified on the hosted page and not yet exchanged: the one-time code for `POST /v1/passwordless/exchange`. */
-  exchangeCode: Schema.optionalKey(Schema.String)
+  exchangeCode: Schema.optionalKey(Schema.String),
+  /** SMS requests (#4): the risk score and signals computed at send. */
+  riskScore: Schema.optionalKey(Schema.Number),
+  riskSignals: Schema.optionalKey(Schema.Array(Schema.String))
 })
 export type AuthRequestStatus = typeof AuthRequestStatus.Type
 

@@ -58,7 +58,10 @@ const sendSms = (message: Extract<Claimed, { _tag: "Deliver" }>) =>
     Option.match(provider, {
       onNone: () => Effect.fail(new MailerError({ reason: "no SMS provider is configured", permanent: true })),
       onSome: (sms) =>
-        sms.send({ to: message.recipient, body: message.email.text, hint: message.email.hint }).pipe(
+        sms.send({
+          to: message.recipient, body: message.email.text, hint: message.email.hint,
+          messageId: message.id, authRequestId: message.authRequestId
+        }).pipe(
           Effect.mapError((e) => new MailerError({ reason: e.reason, permanent: e.permanent }))
         )
     }))

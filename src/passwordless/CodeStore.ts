@@ -42,6 +42,9 @@ export interface AuthRequestRow {
   /** resendStrategy `keep`: hashes of earlier codes and links that stay valid until the request expires. */
   readonly keptCodeHashes?: ReadonlyArray<Uint8Array>
   readonly keptLinkHashes?: ReadonlyArray<Uint8Array>
+  /** SMS sends (#4): the risk score in [0,1] (3 decimals) and the signals that raised it; absent/null for email. */
+  readonly riskScore?: number | null
+  readonly riskSignals?: ReadonlyArray<string> | null
 }
 
 /** What the caller proves: a code (its HMAC) or a link token (its SHA-256, plus the PKCE challenge it recomputed). */

@@ -17,12 +17,16 @@ export const unavailable = <A, E, R>(
 
 const COLUMNS = "tenant_id, id, mode, channel, type, identifier, email, phone, code_hash, code_length, link_hash, code_challenge, " +
   "redirect_url, state, template, locale, metadata, approval, render_options, client_ip, user_agent, attempts, max_attempts, resends, " +
-  "last_sent_at, created_at, expires_at, verified_at, user_id, sealed_credentials"
+  "last_sent_at, created_at, expires_at, verified_at, user_id, sealed_credentials, risk_score, risk_signals"
 
 export const make = Effect.gen(function* () {
   const sql = yield* PgClient.PgClient
   const cols = sql.unsafe(COLUMNS)
-  const rowOf = (r: unknown) => r as AuthRequestRow // rows are written only by this store, with these columns
+  // rows are written only by this store, with these columns; `real` reads back as 0.7699999…: rounded to the 3 decimals written
+  const rowOf = (r: unknown): AuthRequestRow => {
+    const row = r as AuthRequestRow
+    return typeof row.riskScore === "number" ? { ...row, riskScore: Math.round(row.riskScore * 1000) / 1000 } : row
+  }
 
   const lockedUntil = (key: Key, identifier: string) =>
     sql<{ lockedUntil: Date | null }>`SELECT locked_until FROM identifier_failures
@@ -56,7 +60,9 @@ export const make = Effect.gen(function* () {
         ...row,
         metadata: row.metadata === null ? null : sql.json(row.metadata),
         approval: row.approval === null ? null : sql.json(row.approval),
-        renderOptions: row.renderOptions === null ? null : sql.json(row.renderOptions)
+        renderOptions: row.renderOptions === null ? null : sql.json(row.renderOptions),
+        riskScore: row.riskScore ?? null,
+        riskSignals: row.riskSignals === undefined || row.riskSignals === null ? null : sql.json(row.riskSignals)
       })}`.pipe(Effect.asVoid)),
 
     get: (key, id) => unavailable(get(key, id)),

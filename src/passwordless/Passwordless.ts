@@ -358,6 +358,8 @@ export const make = Effect.gen(function* () {
       attempts: row.attempts, maxAttempts: row.maxAttempts,
       expiresAt: Math.floor(row.expiresAt.getTime() / 1000), resends: row.resends,
       delivery: delivery ?? { status: "queued", provider: null, attempts: 0, lastError: null },
+      ...(row.riskScore === undefined || row.riskScore === null ? {} : { riskScore: row.riskScore }),
+      ...(row.riskSignals === undefined || row.riskSignals === null ? {} : { riskSignals: row.riskSignals }),
       ...(pending === undefined ? {} : { exchangeCode: exchangeCodeOf(secrets.mac, id, pending.getTime()) })
     } satisfies AuthRequestStatus
   })

@@ -10,6 +10,11 @@ export interface SmsConfig {
     /** TWILIO_BASE_URL, default https://api.twilio.com (tests point it at a local server) */
     readonly baseUrl: string
   }>
+  /** SMS_WEBHOOK_URL + SMS_WEBHOOK_SECRET: the generic signed webhook provider, tried after Twilio. */
+  readonly webhook?: Option.Option<{
+    readonly url: string
+    readonly secret: Redacted.Redacted<string>
+  }>
   /** SMS_TIMEOUT_MS: how long one provider request may take before the next provider is tried. */
   readonly timeoutMs: number
 }
@@ -60,12 +65,21 @@ export const config = Config.all({
   twilioFrom: Config.option(Config.String("TWILIO_FROM")),
   twilioMessagingServiceSid: Config.option(Config.String("TWILIO_MESSAGING_SERVICE_SID")),
   twilioBaseUrl: Config.String("TWILIO_BASE_URL").pipe(Config.withDefault("https://api.twilio.com")),
+  smsWebhookUrl: Config.option(Config.String("SMS_WEBHOOK_URL")),
+  smsWebhookSecret: Config.option(Config.Redacted("SMS_WEBHOOK_SECRET")),
   smsTimeoutMs: Config.Int("SMS_TIMEOUT_MS").pipe(Config.withDefault(10_000))
 })
 
 export const layer = Layer.effect(AppConfig)(
   Effect.gen(function* () {
     const c = yield* config
+    if (Option.isSome(c.smsWebhookUrl) && Option.isNone(c.smsWebhookSecret)) {
+      // An unsigned SMS gateway would send codes for anyone who can reach it: refuse to start.
+      return yield* Effect.die(new Error("SMS_WEBHOOK_URL is set without SMS_WEBHOOK_SECRET"))
+    }
+    if (Option.isSome(c.smsWebhookUrl) && !/^https?:$/u.test(URL.parse(c.smsWebhookUrl.value)?.protocol ?? "")) {
+      return yield* Effect.die(new Error("SMS_WEBHOOK_URL must be an http(s) URL"))
+    }
     return {
       port: c.port,
       publicUrl: Option.getOrElse(c.publicUrl, () => `http://localhost:${c.port}`).replace(/\/+$/, ""),
@@ -91,6 +105,9 @@ export const layer = Layer.effect(AppConfig)(
             messagingServiceSid: Option.getOrUndefined(c.twilioMessagingServiceSid),
             baseUrl: c.twilioBaseUrl
           })
+          : Option.none(),
+        webhook: Option.isSome(c.smsWebhookUrl) && Option.isSome(c.smsWebhookSecret)
+          ? Option.some({ url: c.smsWebhookUrl.value, secret: c.smsWebhookSecret.value })
           : Option.none(),
         timeoutMs: c.smsTimeoutMs
       }

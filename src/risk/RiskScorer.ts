@@ -1,3 +1,4 @@
+import { disposableEmailBlocklistSet } from "disposable-email-domains-js"
 import { Context, Effect, Layer } from "effect"
 import type { ServiceUnavailable } from "../api/Errors.ts"
 import type { Mode, TenantId } from "../domain/Ids.ts"
@@ -25,12 +26,19 @@ export class RiskScorer extends Context.Service<RiskScorer, {
   })
 }
 
-// A short, stable list of the biggest throwaway-mail providers. (A maintained list package is the
-// follow-up; the signal is one input of several, never a block on its own.)
-const DISPOSABLE = new Set([
-  "mailinator.com", "guerrillamail.com", "10minutemail.com", "tempmail.com", "temp-mail.org", "yopmail.com",
-  "trashmail.com", "sharklasers.com", "getnada.com", "dispostable.com", "maildrop.cc", "throwawaymail.com"
-])
+// The community-maintained disposable-email-domains blocklist (~9k domains, CC0), via an exactly pinned
+// package: upgrading it is how the list is refreshed. Loaded once; the signal is one input of several,
+// never a block on its own.
+const DISPOSABLE: ReadonlySet<string> = disposableEmailBlocklistSet()
+
+/** The domain or any parent of it is on the list (`x.mailinator.com` is as disposable as `mailinator.com`). */
+export const isDisposableDomain = (domain: string): boolean => {
+  const labels = domain.trim().toLowerCase().replace(/\.$/u, "").split(".")
+  for (let i = 0; i < labels.length - 1; i++) {
+    if (DISPOSABLE.has(labels.slice(i).join("."))) return true
+  }
+  return false
+}
 
 export const staticSignals = (
   input: RiskInput,
@@ -38,6 +46,6 @@ export const staticSignals = (
 ) => ({
   phoneType: input.phone.type,
   countryAllowed: input.allowedCountries.length === 0 || input.allowedCountries.includes(input.phone.country),
-  disposableEmail: input.emailDomain !== null && DISPOSABLE.has(input.emailDomain),
+  disposableEmail: input.emailDomain !== null && isDisposableDomain(input.emailDomain),
   ...history
 })

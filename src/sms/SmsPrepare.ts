@@ -82,7 +82,8 @@ export const make = Effect.gen(function* () {
       clientIp: ip, userAgent: request.client?.userAgent ?? null,
       attempts: 0, maxAttempts: policy.maxAttempts, resends: 0, lastSentAt: now, createdAt: now,
       expiresAt: new Date(nowMs + expiresIn * 1000), verifiedAt: null, userId: null,
-      sealedCredentials: known ? sealFor(policy, credentials, id, secrets.seal) : null
+      sealedCredentials: known ? sealFor(policy, credentials, id, secrets.seal) : null,
+      riskScore: assessment.score, riskSignals: assessment.signals
     }
     const message: MessagePayload | null = known ? composeSms(row, code, policy, nowMs) : null
     return {

@@ -6,6 +6,10 @@ export interface OutgoingSms {
   readonly body: string
   /** A short line for the dev outbox ("code 123456"); never sent, never logged in production. */
   readonly hint: string
+  /** The outbox message id (stable across retries); providers that pass ids on use it for deduplication. */
+  readonly messageId?: string | undefined
+  /** The auth request the code belongs to, when there is one. */
+  readonly authRequestId?: string | null | undefined
 }
 
 /** `reason` is stored as the message's `last_error`: it never carries the code or the message body. */

@@ -105,6 +105,29 @@ layer(serverLayer(database, { sms }), { timeout: 60_000, excludeTestServices: tr
       assert.isAtLeast(fraud[0]?.n ?? 0, 1)
     }))
 
+  it.effect("the risk score and signals are stored on the auth request and shown by GET /v1/passwordless/{id}", () =>
+    Effect.gen(function* () {
+      const { test } = yield* fixture
+      const sent = yield* test.passwordless.send({ payload: { channel: "sms", phone: VOIP } })
+      assert.include(sent.riskSignals ?? [], "line_type:voip")
+      const sql = yield* SqlClient.SqlClient
+      const [row] = yield* sql<{ riskScore: number | null; riskSignals: ReadonlyArray<string> | null }>`
+        SELECT risk_score, risk_signals FROM auth_requests WHERE id = ${sent.authRequestId}`
+      assert.closeTo(row?.riskScore ?? -1, sent.riskScore ?? -2, 1e-6)
+      assert.deepStrictEqual(row?.riskSignals, sent.riskSignals)
+      const status = yield* test.passwordless.status({ params: { authRequestId: sent.authRequestId } })
+      assert.strictEqual(status.riskScore, sent.riskScore)
+      assert.deepStrictEqual(status.riskSignals, sent.riskSignals)
+      const mail = yield* test.passwordless.send({ payload: { email: "risk-none@example.com" } })
+      const [mailRow] = yield* sql<{ riskScore: number | null; riskSignals: unknown }>`
+        SELECT risk_score, risk_signals FROM auth_requests WHERE id = ${mail.authRequestId}`
+      assert.isNull(mailRow?.riskScore)
+      assert.isNull(mailRow?.riskSignals)
+      const mailStatus = yield* test.passwordless.status({ params: { authRequestId: mail.authRequestId } })
+      assert.isUndefined(mailStatus.riskScore)
+      assert.isUndefined(mailStatus.riskSignals)
+    }))
+
   it.effect("premium-rate numbers are refused by default (RISK_BLOCKED)", () =>
     Effect.gen(function* () {
       const { test } = yield* fixture

@@ -3,7 +3,7 @@ import { Effect } from "effect"
 import { TestClock } from "effect/testing"
 import fc from "fast-check"
 import { type RiskSignals, scoreOf } from "../../src/risk/Score.ts"
-import { RiskScorer } from "../../src/risk/RiskScorer.ts"
+import { isDisposableDomain, RiskScorer } from "../../src/risk/RiskScorer.ts"
 import { PHONE_TYPES } from "../../src/sms/Phone.ts"
 import { classifyPhone } from "../../src/sms/Phone.ts"
 import type { Mode, TenantId } from "../../src/domain/Ids.ts"
@@ -62,4 +62,12 @@ describe("risk score", () => {
       assert.deepStrictEqual(a.signals, ["country_not_allowed", "disposable_email"])
       fc.assert(fc.property(signals, (s) => assert.deepStrictEqual(scoreOf(s), scoreOf({ ...s }))))
     }).pipe(Effect.provide(RiskScorer.layerTest)))
+
+  it("disposable domains come from the maintained blocklist package, subdomains included", () => {
+    for (const d of ["mailinator.com", "yopmail.com", "guerrillamail.com", "sharklasers.com", "10minutemail.com", "Maildrop.CC"]) {
+      assert.isTrue(isDisposableDomain(d), d)
+    }
+    assert.isTrue(isDisposableDomain("inbox.mailinator.com"))
+    for (const d of ["gmail.com", "example.com", "outlook.com", "acme.co.uk", "com", ""]) assert.isFalse(isDisposableDomain(d), d)
+  })
 })
