@@ -128,6 +128,7 @@ export const runOnce = (options: WorkerOptions = defaults) =>
     return claimed.length
   })
 
+const WAKE_SETTLE_MS = 5
 const SYNC_WAIT_MS = 15_000
 const SYNC_POLL_MS = 100
 
@@ -145,7 +146,12 @@ export const make = (options: WorkerOptions) =>
           Effect.catchCause((cause) => Effect.as(Effect.logError("delivery worker pass failed", cause), 0))
         )
         // A full batch suggests more are due: go again at once instead of waiting.
-        if (claimed < options.batchSize) yield* Effect.race(Queue.take(signal), Effect.sleep(options.pollMs))
+        if (claimed < options.batchSize) {
+          yield* Effect.race(Queue.take(signal), Effect.sleep(options.pollMs))
+          // Let the request that woke us finish answering before claiming: its response time then does not
+          // depend on whether a message was queued (enumeration safety), and a burst is claimed in one go.
+          yield* Effect.sleep(WAKE_SETTLE_MS)
+        }
       }
     })
     yield* Effect.forkScoped(loop)
