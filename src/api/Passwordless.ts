@@ -37,6 +37,8 @@ export const EmailContent = Schema.Struct({
   headerText: Schema.optionalKey(Text(500)),
   bodyText: Schema.optionalKey(Text(2000)),
   linkText: Schema.optionalKey(Text(100)),
+  /** Transmit's info text: a note under the code/link (e.g. why the user gets this email). */
+  infoText: Schema.optionalKey(Text(1000)),
   footerText: Schema.optionalKey(Text(1000))
 })
 

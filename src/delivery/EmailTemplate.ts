@@ -9,6 +9,7 @@ export interface EmailContent {
   readonly headerText?: string | undefined
   readonly bodyText?: string | undefined
   readonly linkText?: string | undefined
+  readonly infoText?: string | undefined
   readonly footerText?: string | undefined
 }
 
@@ -191,6 +192,9 @@ Or copy and paste this link into your browser:<br>
 <a href="{{link}}" target="_blank" rel="noopener" style="color:{{primaryColor}};word-break:break-all;">{{link}}</a>
 </td></tr>
 {{/link}}
+{{#infoParagraphs}}
+<tr><td style="padding:16px 32px 0 32px;font-size:14px;line-height:22px;color:#374151;">{{#lines}}{{text}}{{^last}}<br>{{/last}}{{/lines}}</td></tr>
+{{/infoParagraphs}}
 <tr><td style="padding:32px 32px 32px 32px;font-size:13px;line-height:20px;color:#6b7280;">
 {{ignoreNotice}}
 {{#footerParagraphs}}
@@ -263,6 +267,7 @@ export const renderEmail = (input: EmailInput): RenderedEmail => {
   const body = paragraphs(userText(content.bodyText, defaults.bodyText))
   const linkText = singleLine(userText(content.linkText, defaults.linkText)) || defaults.linkText
   const footer = content.footerText === undefined ? [] : paragraphs(renderUserText(content.footerText, view))
+  const info = content.infoText === undefined ? [] : paragraphs(renderUserText(content.infoText, view))
   const primaryColor =
     content.primaryColor !== undefined && PRIMARY_COLOR.test(content.primaryColor) ? content.primaryColor : DEFAULT_PRIMARY_COLOR
   const logoUrl = httpUrl(content.logoUrl, ["https:"]) ?? ""
@@ -281,6 +286,7 @@ export const renderEmail = (input: EmailInput): RenderedEmail => {
       linkText,
       primaryColor,
       ignoreNotice: IGNORE_NOTICE,
+      infoParagraphs: info,
       footerParagraphs: footer
     },
     {},
@@ -293,6 +299,7 @@ export const renderEmail = (input: EmailInput): RenderedEmail => {
     ...plainParagraphs(body),
     code === "" ? undefined : `Your code: ${code}`,
     link === "" ? undefined : `${linkText}: ${link}`,
+    ...plainParagraphs(info),
     IGNORE_NOTICE,
     ...plainParagraphs(footer)
   ]

@@ -349,3 +349,15 @@ describe("renderEmail: branding", () => {
     expect(email.html).not.toContain("<img")
   })
 })
+
+describe("renderEmail: infoText (Transmit's info text)", () => {
+  it("appears under the code in both parts, escaped and with variables", () => {
+    const email = renderEmail(base({ content: { infoText: "Requested for {{appName}} <b>now</b>" }, templateVariables: {} }))
+    expect(email.text).toContain("Requested for Acme <b>now</b>")
+    expect(email.html).toContain("Requested for Acme &lt;b&gt;now&lt;/b&gt;")
+    expect(email.text.indexOf("Requested for")).toBeGreaterThan(email.text.indexOf("012345"))
+  })
+  it("is absent unless given", () => {
+    expect(renderEmail(base()).html).not.toContain("padding:16px 32px 0 32px;font-size:14px")
+  })
+})
