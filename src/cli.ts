@@ -51,14 +51,14 @@ const AdminLayer = Layer.mergeAll(TenantsLive.layer, ApiKeysLive.layer).pipe(
 
 const serve = Effect.gen(function* () {
   const config = yield* AppConfig
-  const started = Date.now()
+  const started = yield* Clock.currentTimeMillis
   const app = serveOn(config.port).pipe(
     Layer.provideMerge(Layer.effectDiscard(Option.isNone(config.databaseUrl) ? bootstrapDefaultTenant : Effect.void)),
     Layer.provideMerge(servicesOn(DatabaseLive))
   )
   return yield* Layer.launch(Layer.provideMerge(
     Layer.effectDiscard(Effect.gen(function* () {
-      yield* Effect.log(`Sesame listening on http://localhost:${config.port} (${Option.isSome(config.databaseUrl) ? "PostgreSQL" : `embedded database in ${config.dataDir}`}), ready in ${Date.now() - started} ms`)
+      yield* Effect.log(`Sesame listening on http://localhost:${config.port} (${Option.isSome(config.databaseUrl) ? "PostgreSQL" : `embedded database in ${config.dataDir}`}), ready in ${(yield* Clock.currentTimeMillis) - started} ms`)
     })),
     app
   ))

@@ -3,14 +3,8 @@ import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "effect/http-api"
 import { NotFound, ServiceUnavailable, ValidationFailed } from "./Errors.ts"
 import { ApiKeyAuth, RequiredScope } from "./Security.ts"
 
-const prefixed = (prefix: string) => Schema.String.check(Schema.isPattern(new RegExp(`^${prefix}_[0-9A-Za-z]{16,40}$`)))
-
-export const WebhookEndpointId = prefixed("whe").pipe(Schema.brand("WebhookEndpointId"))
-export type WebhookEndpointId = typeof WebhookEndpointId.Type
-export const WebhookDeliveryId = prefixed("whd").pipe(Schema.brand("WebhookDeliveryId"))
-export type WebhookDeliveryId = typeof WebhookDeliveryId.Type
-export const EventId = prefixed("evt").pipe(Schema.brand("EventId"))
-export type EventId = typeof EventId.Type
+import { EventId, WebhookDeliveryId, WebhookEndpointId } from "../domain/Ids.ts"
+export { EventId, WebhookDeliveryId, WebhookEndpointId }
 
 /** The events an endpoint can subscribe to (API.md "webhooks"; the Auth1 seed's events). */
 export const EventType = Schema.Literals([

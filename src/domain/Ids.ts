@@ -15,6 +15,13 @@ export type TenantId = typeof TenantId.Type
 export const MessageId = prefixed("msg").pipe(Schema.brand("MessageId"))
 export type MessageId = typeof MessageId.Type
 
+export const WebhookEndpointId = prefixed("whe").pipe(Schema.brand("WebhookEndpointId"))
+export type WebhookEndpointId = typeof WebhookEndpointId.Type
+export const WebhookDeliveryId = prefixed("whd").pipe(Schema.brand("WebhookDeliveryId"))
+export type WebhookDeliveryId = typeof WebhookDeliveryId.Type
+export const EventId = prefixed("evt").pipe(Schema.brand("EventId"))
+export type EventId = typeof EventId.Type
+
 export const Mode = Schema.Literals(["live", "test"])
 export type Mode = typeof Mode.Type
 

@@ -1,4 +1,4 @@
-import { Effect, Layer, Redacted } from "effect"
+import { Clock, Effect, Layer, Redacted } from "effect"
 import { randomId } from "../platform/Crypto.ts"
 import { signatureHeaders } from "../webhooks/Signature.ts"
 import { SmsError, SmsProvider } from "./SmsProvider.ts"
@@ -29,7 +29,7 @@ export interface SmsWebhookPayload {
 export const make = (config: SmsWebhookConfig) =>
   SmsProvider.of({
     send: (sms) =>
-      Effect.tryPromise({
+      Effect.flatMap(Clock.currentTimeMillis, (nowMs) => Effect.tryPromise({
         try: async (signal) => {
           const messageId = sms.messageId ?? randomId("smsg")
           const payload: SmsWebhookPayload = {
@@ -39,7 +39,7 @@ export const make = (config: SmsWebhookConfig) =>
             messageId
           }
           const body = JSON.stringify(payload)
-          const headers = signatureHeaders([Redacted.value(config.secret)], messageId, Math.floor(Date.now() / 1000), body, false)
+          const headers = signatureHeaders([Redacted.value(config.secret)], messageId, Math.floor(nowMs / 1000), body, false)
           const response = await fetch(config.url, {
             method: "POST",
             headers: { ...headers, "content-type": "application/json", "user-agent": "Sesame-SMS-Webhook/1" },
@@ -57,7 +57,7 @@ export const make = (config: SmsWebhookConfig) =>
         },
         catch: (e) => e instanceof SmsError ? e
           : new SmsError({ reason: `sms webhook unreachable: ${e instanceof Error ? e.name : "error"}`, permanent: false })
-      })
+      }))
   })
 
 export const layer = (config: SmsWebhookConfig): Layer.Layer<SmsProvider> => Layer.succeed(SmsProvider)(make(config))
