@@ -67,7 +67,7 @@ const sms = {
 }
 
 describe("signed webhook SMS provider", () => {
-  it.effect("POSTs { to, body, authRequestId, messageId } as JSON with a valid Standard Webhooks signature", () =>
+  it.live("POSTs { to, body, authRequestId, messageId } as JSON with a valid Standard Webhooks signature", () =>
     Effect.gen(function* () {
       const r = yield* receiver(() => 202)
       const sent = yield* webhookAt(r.url).send(sms)
@@ -108,7 +108,7 @@ describe("signed webhook SMS provider", () => {
       for (const e of [e422, e503, timeout]) assert.notInclude(e.reason, "123456")
     }).pipe(Effect.scoped))
 
-  it.effect("configured with Twilio, the live layer fails over Twilio 5xx → webhook; a Twilio invalid-number 4xx stops there", () =>
+  it.live("configured with Twilio, the live layer fails over Twilio 5xx → webhook; a Twilio invalid-number 4xx stops there", () =>
     Effect.gen(function* () {
       const twilioReply = { current: { status: 503, body: { code: 20500 } } as { status: number; body: unknown } }
       const twilio = yield* Effect.acquireRelease(
