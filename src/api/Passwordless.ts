@@ -147,7 +147,8 @@ export const AuthRequestStatus = Schema.Struct({
   expiresAt: Schema.Int,
   resends: Schema.Int,
   delivery: Schema.Struct({
-    status: Schema.Literals(["queued", "sending", "sent", "failed", "skipped"]),
+    // suppressed: sign-up is off and the address has no account, so nothing was sent (README "Enumeration safety")
+    status: Schema.Literals(["queued", "sending", "sent", "failed", "skipped", "suppressed"]),
     provider: Schema.NullOr(Schema.String),
     attempts: Schema.Int,
     lastError: Schema.NullOr(Schema.String)
