@@ -1,5 +1,6 @@
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup } from "effect/http-api"
+import { isDisplayName, isHttpsUrl } from "../domain/Branding.ts"
 import { AuthRequestId, AuthType, Channel, Template } from "../domain/Ids.ts"
 import {
   AlreadyUsed,
@@ -31,9 +32,9 @@ const Seconds = (min: number, max: number) => Schema.Int.check(Schema.isBetween(
 
 export const EmailContent = Schema.Struct({
   subject: Schema.optionalKey(HeaderSafe(200)),
-  senderName: Schema.optionalKey(HeaderSafe(100)),
+  senderName: Schema.optionalKey(HeaderSafe(100).check(isDisplayName)),
   primaryColor: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^#[0-9a-fA-F]{6}$/))),
-  logoUrl: Schema.optionalKey(Text(2048)),
+  logoUrl: Schema.optionalKey(Text(2048).check(isHttpsUrl)),
   headerText: Schema.optionalKey(Text(500)),
   bodyText: Schema.optionalKey(Text(2000)),
   linkText: Schema.optionalKey(Text(100)),
