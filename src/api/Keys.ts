@@ -41,13 +41,15 @@ export class KeysApi extends HttpApiGroup.make("keys")
     HttpApiEndpoint.post("create", "/v1/keys", {
       payload: CreateKeyRequest,
       success: CreatedKey.pipe(Schema.annotate({ httpApiStatus: 201 })),
-      // SCOPE_MISSING: a key cannot mint a key of the other mode, or with a scope it lacks itself
+      // SCOPE_MISSING: a key cannot mint a key of the other mode, or one stronger than itself (a scope
+      // it lacks, a looser IP allowlist, a later or no expiry)
       error: [ValidationFailed, ScopeMissing, ServiceUnavailable]
     }),
     HttpApiEndpoint.delete("revoke", "/v1/keys/:keyId", {
       params: { keyId: ApiKeyId },
       success: HttpApiSchema.NoContent,
-      error: [NotFound, ServiceUnavailable]
+      // SCOPE_MISSING: a key cannot revoke a key stronger than itself
+      error: [NotFound, ScopeMissing, ServiceUnavailable]
     })
   )
   .annotateEndpoints(RequiredScope, "keys:manage")

@@ -1,5 +1,6 @@
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup } from "effect/http-api"
+import { isDisplayName, isHttpsUrl } from "../domain/Branding.ts"
 import { AuthRequestId, AuthType, Channel, Template } from "../domain/Ids.ts"
 import {
   AlreadyUsed,
@@ -31,9 +32,9 @@ const Seconds = (min: number, max: number) => Schema.Int.check(Schema.isBetween(
 
 export const EmailContent = Schema.Struct({
   subject: Schema.optionalKey(HeaderSafe(200)),
-  senderName: Schema.optionalKey(HeaderSafe(100)),
+  senderName: Schema.optionalKey(HeaderSafe(100).check(isDisplayName)),
   primaryColor: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^#[0-9a-fA-F]{6}$/))),
-  logoUrl: Schema.optionalKey(Text(2048)),
+  logoUrl: Schema.optionalKey(Text(2048).check(isHttpsUrl)),
   headerText: Schema.optionalKey(Text(500)),
   bodyText: Schema.optionalKey(Text(2000)),
   linkText: Schema.optionalKey(Text(100)),
@@ -147,7 +148,8 @@ export const AuthRequestStatus = Schema.Struct({
   expiresAt: Schema.Int,
   resends: Schema.Int,
   delivery: Schema.Struct({
-    status: Schema.Literals(["queued", "sending", "sent", "failed", "skipped"]),
+    // suppressed: sign-up is off and the address has no account, so nothing was sent (README "Enumeration safety")
+    status: Schema.Literals(["queued", "sending", "sent", "failed", "skipped", "suppressed"]),
     provider: Schema.NullOr(Schema.String),
     attempts: Schema.Int,
     lastError: Schema.NullOr(Schema.String)

@@ -2,7 +2,7 @@ import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup } from "effect/http-api"
 import { AuthRequestId, Channel, MessageId } from "../domain/Ids.ts"
 import { ScopeMissing, ServiceUnavailable } from "./Errors.ts"
-import { ApiKeyAuth } from "./Security.ts"
+import { ApiKeyAuth, RequiredScope } from "./Security.ts"
 
 export const TestMessage = Schema.Struct({
   id: MessageId,
@@ -28,4 +28,7 @@ export class TestOutboxApi extends HttpApiGroup.make("test")
       error: [ScopeMissing, ServiceUnavailable]
     })
   )
+  // The outbox holds the codes and links of test sends: readable by the keys that may send them
+  // (which get the same codes back from the send itself), not by every test key.
+  .annotateEndpoints(RequiredScope, "passwordless:send")
   .middleware(ApiKeyAuth) {}

@@ -1,4 +1,5 @@
 import Mustache from "mustache"
+import { stripBidi } from "../domain/Bidi.ts"
 import { emailTexts, localizedDefaults } from "../templates/EmailTexts.ts"
 
 export interface EmailContent {
@@ -46,9 +47,6 @@ const TAGS: [string, string] = ["{{", "}}"]
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/gu
 const HAS_CONTROL_CHAR = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u
 const CONTROL_CHARS_EXCEPT_LF = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/gu
-// Bidi embeddings, overrides, isolates and marks can visually reorder an approval summary
-// ("Trojan Source", CVE-2021-42574), so the user would approve something other than what they read.
-const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu
 
 const escapeHtml = (value: unknown): string =>
   String(value).replace(/[&<>"'`]/gu, (ch) => {
@@ -73,12 +71,12 @@ const truncate = (value: string, max: number): string => {
   return codePoints.length <= max ? value : codePoints.slice(0, max).join("").trimEnd()
 }
 
-const singleLine = (value: string): string => value.replace(CONTROL_CHARS, " ").replace(/\s+/gu, " ").trim()
+const singleLine = (value: string): string => stripBidi(value).replace(CONTROL_CHARS, " ").replace(/\s+/gu, " ").trim()
 
 export const headerValue = (value: string): string => truncate(singleLine(value), MAX_HEADER_LENGTH)
 
 const multiLine = (value: string): ReadonlyArray<string> =>
-  value
+  stripBidi(value)
     .replace(/\r\n?/gu, "\n")
     .replace(CONTROL_CHARS_EXCEPT_LF, " ")
     .split("\n")
@@ -242,7 +240,7 @@ export const renderEmail = (input: EmailInput): RenderedEmail => {
   const approvalSummary =
     input.approval === undefined
       ? ""
-      : singleLine(input.approval.summary.replace(BIDI_CONTROLS, "")) || singleLine(input.approval.transactionId)
+      : singleLine(input.approval.summary) || singleLine(input.approval.transactionId)
 
   // Null prototype: Mustache resolves names with `in`, so an ordinary object would expose
   // "constructor", "toString" etc. to user templates. Built-ins are assigned last so a

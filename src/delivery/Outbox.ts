@@ -21,11 +21,16 @@ export interface NewMessage {
   readonly channel: Channel
   readonly recipient: string
   readonly email: MessagePayload
+  /**
+   * A decoy's message (sign-up off, unknown address): written like any other so both paths do the
+   * same work, but `suppressed` and never delivered (Enumeration.ts).
+   */
+  readonly suppressed: boolean
   /** The auth request's expiry: a message still undelivered by then is skipped, never sent. */
   readonly expiresAt: Date | null
 }
 
-export type MessageStatus = "queued" | "sending" | "sent" | "failed" | "skipped"
+export type MessageStatus = "queued" | "sending" | "sent" | "failed" | "skipped" | "suppressed"
 
 export interface DeliveryStatus {
   readonly status: MessageStatus
@@ -73,7 +78,7 @@ export class Outbox extends Context.Service<Outbox, {
    * messages are written as already sent by `test-outbox`: nothing is delivered for test keys.
    */
   readonly enqueue: (message: NewMessage, now: Date) => Effect.Effect<MessageId, ServiceUnavailable>
-  /** Test-mode messages of the tenant, newest first, decrypted. */
+  /** Test-mode messages of the tenant, newest first, decrypted (suppressed ones are not messages). */
   readonly listTest: (
     tenantId: TenantId,
     to: string | undefined,

@@ -77,7 +77,7 @@ export const make = Effect.gen(function* () {
   return Outbox.of({
     enqueue: (message, now) => {
       const id = MessageId.make(randomId("msg"))
-      const test = message.mode === "test"
+      const test = message.mode === "test" && !message.suppressed
       return unavailable(sql`INSERT INTO messages ${sql.insert({
         tenantId: message.tenantId,
         id,
@@ -86,7 +86,7 @@ export const make = Effect.gen(function* () {
         channel: message.channel,
         recipient: message.recipient,
         payloadEnc: secrets.seal(JSON.stringify(message.email), id),
-        status: test ? "sent" : "queued",
+        status: message.suppressed ? "suppressed" : test ? "sent" : "queued",
         provider: test ? "test-outbox" : null,
         attempts: 0,
         nextAttemptAt: now,
@@ -99,7 +99,7 @@ export const make = Effect.gen(function* () {
     listTest: (tenantId, to, limit) =>
       unavailable(sql<TestRow>`
         SELECT id, auth_request_id, channel, recipient, payload_enc, created_at FROM messages
-        WHERE tenant_id = ${tenantId} AND mode = 'test' ${to === undefined ? sql`` : sql`AND recipient = ${to}`}
+        WHERE tenant_id = ${tenantId} AND mode = 'test' AND status <> 'suppressed' ${to === undefined ? sql`` : sql`AND recipient = ${to}`}
         ORDER BY created_at DESC, id DESC LIMIT ${limit}`).pipe(Effect.map((rows) => rows.map(toTest))),
 
     deliveryOf: (tenantId, authRequestId) =>

@@ -6,6 +6,7 @@ import type { ApiKeyId } from "../domain/Ids.ts"
 import { Audit } from "../audit/Audit.ts"
 import { type ApiKey, ApiKeys } from "./ApiKeys.ts"
 import { formatCidr, parseCidr } from "./IpAllowlist.ts"
+import { strongerThan } from "./KeyPolicy.ts"
 
 type Caller = CurrentKey["Service"]
 
@@ -31,12 +32,22 @@ export class KeyAdmin extends Context.Service<KeyAdmin, {
     { readonly key: ApiKeyView; readonly secret: string },
     ValidationFailed | ScopeMissing | ServiceUnavailable
   >
-  readonly revoke: (caller: Caller, id: ApiKeyId) => Effect.Effect<void, NotFound | ServiceUnavailable>
+  readonly revoke: (caller: Caller, id: ApiKeyId) => Effect.Effect<void, NotFound | ScopeMissing | ServiceUnavailable>
 }>()("sesame/KeyAdmin") {}
 
 export const make = Effect.gen(function* () {
   const keys = yield* ApiKeys
   const audit = yield* Audit
+
+  /** The calling key and the other keys of its tenant and mode (keys never change, except being revoked). */
+  const keysOf = (caller: Caller) =>
+    Effect.gen(function* () {
+      const all = yield* keys.list(caller.tenantId, caller.mode)
+      const self = all.find((k) => k.id === caller.keyId)
+      // The middleware just authenticated it: a missing caller key is a defect.
+      if (self === undefined) return yield* Effect.die(new NotFound({ message: "the calling key is gone" }))
+      return { self, all }
+    })
 
   return KeyAdmin.of({
     list: (caller) => Effect.map(keys.list(caller.tenantId, caller.mode), (list) => ({ keys: list.map(toView) })),
@@ -62,6 +73,18 @@ export const make = Effect.gen(function* () {
         }
         allowlist.push(formatCidr(cidr))
       }
+      const { self } = yield* keysOf(caller)
+      const stronger = strongerThan({
+        scopes: request.scopes,
+        ipAllowlist: allowlist,
+        expiresAt: request.expiresAt === undefined ? null : new Date(request.expiresAt * 1000)
+      }, self)
+      if (stronger !== undefined) {
+        return yield* new ScopeMissing({
+          message: `A key cannot create a key stronger than itself: ${stronger.reason}.`,
+          ...(stronger.scope === undefined ? {} : { scope: stronger.scope })
+        })
+      }
       const created = yield* keys.create({
         tenantId: caller.tenantId,
         name: request.name,
@@ -79,6 +102,17 @@ export const make = Effect.gen(function* () {
     }),
 
     revoke: Effect.fn("KeyAdmin.revoke")(function* (caller: Caller, id: ApiKeyId) {
+      const { self, all } = yield* keysOf(caller)
+      const target = all.find((k) => k.id === id)
+      if (target === undefined) return yield* new NotFound({})
+      // A leaked narrow key must not be able to lock the owner out by revoking the keys above it.
+      const stronger = strongerThan(target, self)
+      if (stronger !== undefined) {
+        return yield* new ScopeMissing({
+          message: `A key cannot revoke a key stronger than itself: ${stronger.reason}.`,
+          ...(stronger.scope === undefined ? {} : { scope: stronger.scope })
+        })
+      }
       yield* keys.revoke(id, { tenantId: caller.tenantId, mode: caller.mode })
       yield* audit.record({ tenantId: caller.tenantId, mode: caller.mode, type: "key.revoked", subject: id, details: {} })
     })

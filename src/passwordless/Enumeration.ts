@@ -9,29 +9,44 @@ import { composeSms } from "../sms/SmsText.ts"
  * Enumeration safety (SECURITY.md "Enumeration and abuse"; OWASP Authentication cheat sheet; ASVS
  * 6.3.8). With `allowSignup: false`, an unknown address gets an auth request like any other — same
  * response, same status, same database work — but it is a decoy: no code or link hash is stored, so
- * nothing can ever verify it, and instead of the sign-in email it gets either nothing (the outbox row
- * is replaced by a `send.suppressed` audit row of the same cost) or, with `noAccountEmail`, a short
- * "there is no account for this address" email.
+ * nothing can ever verify it, and instead of the sign-in message it gets either nothing or, with
+ * `noAccountEmail`, a short "there is no account for this address" email.
+ *
+ * Timing: both paths do the same work. The sign-in message is rendered and sealed for the decoy too
+ * (a large stored template takes milliseconds to render: skipping it would tell the two apart), and
+ * written as an outbox row of its own — marked `suppressed`, which no worker ever delivers — so both
+ * paths run the same statements. With `noAccountEmail`, the notice is rendered on both paths as well.
  */
 export const isDecoy = (row: Pick<AuthRequestRow, "codeHash" | "linkHash">): boolean =>
   row.codeHash === null && row.linkHash === null
 
-/** What a send or resend puts in the outbox for this request; null: nothing (suppressed). */
+/** What a send or resend writes to the outbox: always a rendered message; `suppressed` ones are never delivered. */
+export interface Outgoing {
+  readonly payload: MessagePayload
+  readonly suppressed: boolean
+}
+
 export const outgoing = (
   row: AuthRequestRow,
   credentials: Credentials,
   policy: Policy,
   nowMs: number,
-  publicUrl: string
-): MessagePayload | null => {
-  if (row.channel === "sms") {
-    // SMS (#4): a decoy gets no message at all (no "no account" SMS: every SMS costs the tenant money).
-    return isDecoy(row) || credentials.code === null ? null : composeSms(row, credentials.code, policy, nowMs)
-  }
-  if (!isDecoy(row)) return composeEmail(row, credentials, policy, nowMs, publicUrl)
-  return policy.noAccountEmail ? noAccountEmail(policy) : null
+  /** Where hosted links point (email only). */
+  publicUrl = ""
+): Outgoing => {
+  const decoy = isDecoy(row)
+  // A decoy's credentials verify nothing (no hash is stored), but they are rendered all the same.
+  const signIn = row.channel === "sms"
+    ? composeSms(row, credentials.code ?? "", policy, nowMs)
+    : composeEmail(row, credentials, policy, nowMs, publicUrl)
+  // Decoys exist only with sign-up off; then the notice is rendered on both paths.
+  // SMS (#4): no "no account" SMS (every SMS costs the tenant money): a decoy SMS is suppressed.
+  const notice = row.channel === "email" && policy.noAccountEmail && (decoy || !policy.allowSignup)
+    ? noAccountEmail(policy)
+    : null
+  if (!decoy) return { payload: signIn, suppressed: false }
+  return notice === null ? { payload: signIn, suppressed: true } : { payload: notice, suppressed: false }
 }
-
 const noAccountEmail = (policy: Policy): MessagePayload => {
   const rendered = renderEmail({
     type: "OTP",

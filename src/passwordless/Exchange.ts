@@ -167,7 +167,11 @@ export const make = Effect.gen(function* () {
     const nowMs = yield* Clock.currentTimeMillis
     const codeHash = sha256(request.code)
     const challenge = request.codeVerifier === undefined ? null : sha256Base64Url(request.codeVerifier)
-    const result: RedeemResult = yield* codes.redeem({ tenantId: caller.tenantId, mode: caller.mode }, codeHash, challenge, new Date(nowMs))
+    // The id is part of the single-use UPDATE: an exchange naming another request leaves the code
+    // unused, so a mismatch (an attacker's replayed callback) cannot burn the user's sign-in.
+    const result: RedeemResult = yield* codes.redeem(
+      { tenantId: caller.tenantId, mode: caller.mode }, codeHash, request.authRequestId ?? null, challenge, new Date(nowMs)
+    )
     switch (result._tag) {
       case "NotFound":
         return yield* new NotFound({ message: "Unknown exchange code." })
@@ -175,10 +179,9 @@ export const make = Effect.gen(function* () {
         return yield* new CodeExpired({ message: "The exchange code has expired. Sign in again." })
       case "AlreadyUsed":
         return yield* new AlreadyUsed({})
+      case "OtherRequest":
+        return yield* new OriginMismatch({})
       case "Redeemed": {
-        if (request.authRequestId !== undefined && request.authRequestId !== result.authRequestId) {
-          return yield* new OriginMismatch({})
-        }
         // We sealed it ourselves: failing to open or decode it is a defect.
         const json = yield* Effect.try({
           try: () => secrets.open(result.sealedResponse, codeHash.toString("hex")),

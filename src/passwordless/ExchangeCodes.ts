@@ -20,6 +20,8 @@ export type RedeemResult = Data.TaggedEnum<{
   Redeemed: { readonly authRequestId: AuthRequestId; readonly sealedResponse: Uint8Array }
   Expired: {}
   AlreadyUsed: {}
+  /** The code belongs to another auth request than the one named: left unused. */
+  OtherRequest: {}
   NotFound: {}
 }>
 export const RedeemResult = Data.taggedEnum<RedeemResult>()
@@ -33,7 +35,14 @@ export class ExchangeCodes extends Context.Service<ExchangeCodes, {
    * Uses the code iff it exists for this tenant and mode, is unused, unexpired at `now` and (when the
    * link had a PKCE challenge) `challenge` matches: ONE statement, so it succeeds at most once ever.
    */
-  readonly redeem: (key: Key, codeHash: Uint8Array, challenge: string | null, now: Date) => Effect.Effect<RedeemResult, ServiceUnavailable>
+  readonly redeem: (
+    key: Key,
+    codeHash: Uint8Array,
+    /** When given, the code is used only if it belongs to this auth request (same-origin binding). */
+    authRequestId: AuthRequestId | null,
+    challenge: string | null,
+    now: Date
+  ) => Effect.Effect<RedeemResult, ServiceUnavailable>
   /** When the unused, unexpired exchange code of an auth request was created (cross-device completion). */
   readonly pendingFor: (key: Key, authRequestId: AuthRequestId, now: Date) => Effect.Effect<Date | undefined, ServiceUnavailable>
 }>()("sesame/ExchangeCodes") {}

@@ -32,7 +32,7 @@ export const make = Effect.gen(function* () {
      * `used_at IS NULL` lets at most one win. The self-join hands back the sealed response as it was
      * before the same statement wiped it.
      */
-    redeem: (key, hash, challenge, now) =>
+    redeem: (key, hash, authRequestId, challenge, now) =>
       unavailable(Effect.gen(function* () {
         const rows = yield* sql<{ authRequestId: AuthRequestId; sealedResponse: Uint8Array }>`
           UPDATE exchange_codes e SET used_at = ${now}, sealed_response = NULL
@@ -41,16 +41,19 @@ export const make = Effect.gen(function* () {
             AND e.tenant_id = ${key.tenantId} AND e.mode = ${key.mode}
             AND e.used_at IS NULL AND e.expires_at > ${now}
             AND (e.code_challenge IS NULL OR e.code_challenge = ${challenge})
+            ${authRequestId === null ? sql`` : sql`AND e.auth_request_id = ${authRequestId}`}
           RETURNING e.auth_request_id, old.sealed_response`
         const hit = rows[0]
         if (hit !== undefined) return RedeemResult.Redeemed(hit)
         // Explains, after the fact, why nothing changed; decides nothing.
-        const seen = yield* sql<{ usedAt: Date | null; expiresAt: Date }>`SELECT used_at, expires_at FROM exchange_codes
+        const seen = yield* sql<{ usedAt: Date | null; expiresAt: Date; authRequestId: AuthRequestId }>`
+          SELECT used_at, expires_at, auth_request_id FROM exchange_codes
           WHERE code_hash = ${hash} AND tenant_id = ${key.tenantId} AND mode = ${key.mode}`
         const row = seen[0]
         if (row === undefined) return RedeemResult.NotFound()
         if (row.usedAt !== null) return RedeemResult.AlreadyUsed()
         if (row.expiresAt.getTime() <= now.getTime()) return RedeemResult.Expired()
+        if (authRequestId !== null && row.authRequestId !== authRequestId) return RedeemResult.OtherRequest()
         return RedeemResult.NotFound() // wrong PKCE verifier: as generic as verify's answer
       }))
   })

@@ -21,9 +21,8 @@ import { Tenants } from "../tenants/Tenants.ts"
 import { noteLimit, sendChecks, verifyChecks } from "../limits/Limits.ts"
 import { type Check, RateLimiter } from "../limits/RateLimiter.ts"
 import { Audit } from "../audit/Audit.ts"
-import type { MessagePayload } from "../delivery/Outbox.ts"
 import { Accounts } from "./Accounts.ts"
-import { outgoing } from "./Enumeration.ts"
+import { type Outgoing, outgoing } from "./Enumeration.ts"
 import { planResend, sealFor } from "./ResendStrategy.ts"
 import { exchangeCodeOf, ExchangeCodes } from "./ExchangeCodes.ts"
 import { type AuthRequestRow, CodeStore, type Key, type Proof } from "./CodeStore.ts"
@@ -122,25 +121,25 @@ export const make = Effect.gen(function* () {
 
   /** Queues the message in the caller's transaction; after commit either wakes the worker or, for "sync", delivers inline. */
   const dispatch = <E>(
-    caller: Caller, row: AuthRequestRow, email: MessagePayload | null, nowMs: number,
+    caller: Caller, row: AuthRequestRow, message: Outgoing, nowMs: number,
     write: Effect.Effect<void, E>, sync: boolean
   ) => Effect.gen(function* () {
-    // A suppressed message (sign-up off, unknown address) costs one row too, so both answers take as long.
-    const queue = email === null
-      ? Effect.as(audit.record({ tenantId: caller.tenantId, mode: caller.mode, type: "send.suppressed", subject: row.id, details: {} }), undefined)
-      : outbox.enqueue({
-        tenantId: caller.tenantId,
-        mode: caller.mode,
-        authRequestId: row.id,
-        channel: row.channel,
-        recipient: row.identifier,
-        email,
-        expiresAt: row.expiresAt
-      }, new Date(nowMs))
+    // A suppressed message (sign-up off, unknown address) is a row like any other, so both paths do
+    // the same work (Enumeration.ts); no worker ever delivers it.
+    const queue = outbox.enqueue({
+      tenantId: caller.tenantId,
+      mode: caller.mode,
+      authRequestId: row.id,
+      channel: row.channel,
+      recipient: row.identifier,
+      email: message.payload,
+      suppressed: message.suppressed,
+      expiresAt: row.expiresAt
+    }, new Date(nowMs))
     const messageId = yield* tx.run(Effect.andThen(write, queue))
     if (caller.mode === "test") return "sent" as const
     if (sync) {
-      if (messageId !== undefined) yield* worker.deliverNow(caller.tenantId, messageId)
+      if (!message.suppressed) yield* worker.deliverNow(caller.tenantId, messageId)
       return "sent" as const
     }
     yield* worker.wake
@@ -193,10 +192,11 @@ export const make = Effect.gen(function* () {
       clientIp: request.client?.ipAddress ?? null, userAgent: request.client?.userAgent ?? null,
       attempts: 0, maxAttempts: tenant.policy.maxAttempts, resends: 0, lastSentAt: now, createdAt: now,
       expiresAt: new Date(nowMs + expiresIn * 1000), verifiedAt: null, userId: null,
-      sealedCredentials: known ? sealFor(tenant.policy, credentials, id, secrets.seal) : null
+      // sealed on both paths (the same work); a decoy's credentials verify nothing either way
+      sealedCredentials: sealFor(tenant.policy, credentials, id, secrets.seal)
     }
-    const email_ = outgoing(row, credentials, tenant.policy, nowMs, publicUrl)
-    const delivery = yield* dispatch(caller, row, email_, nowMs, store.insert(row), request.deliver === "sync")
+    const message = outgoing(row, credentials, tenant.policy, nowMs, publicUrl)
+    const delivery = yield* dispatch(caller, row, message, nowMs, store.insert(row), request.deliver === "sync")
     return response(caller, row, credentials, delivery, nowMs)
   })
 

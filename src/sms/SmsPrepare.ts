@@ -4,12 +4,12 @@ import type { SendRequest } from "../api/Passwordless.ts"
 import type { RateLimited, ServiceUnavailable } from "../api/Errors.ts"
 import type { AuthRequestId } from "../domain/Ids.ts"
 import type { Policy } from "../domain/TenantSettings.ts"
-import type { MessagePayload } from "../delivery/Outbox.ts"
 import { sendChecks, smsChecks } from "../limits/Limits.ts"
 import type { Check } from "../limits/RateLimiter.ts"
 import { Accounts } from "../passwordless/Accounts.ts"
 import type { AuthRequestRow } from "../passwordless/CodeStore.ts"
 import type { Credentials } from "../passwordless/Compose.ts"
+import { outgoing } from "../passwordless/Enumeration.ts"
 import { sealFor } from "../passwordless/ResendStrategy.ts"
 import { randomCode, randomId } from "../platform/Crypto.ts"
 import { Secrets } from "../platform/Secrets.ts"
@@ -17,7 +17,6 @@ import { decide } from "../risk/Decide.ts"
 import { RiskScorer } from "../risk/RiskScorer.ts"
 import { Events } from "../webhooks/Events.ts"
 import { checkSmsSend } from "./SmsSend.ts"
-import { composeSms } from "./SmsText.ts"
 
 type Caller = CurrentKey["Service"]
 type Limit = (caller: Caller, checks: ReadonlyArray<Check>, nowMs: number) => Effect.Effect<void, RateLimited | ServiceUnavailable>
@@ -64,15 +63,16 @@ export const make = Effect.gen(function* () {
       ...sendChecks(policy, { mode: caller.mode, identifier: phone.e164, link: false, ip: ip ?? undefined }),
       ...smsChecks(policy, { mode: caller.mode, phone: phone.e164, country: phone.country, prefix: phone.prefix })
     ], nowMs)
-    // Sign-up off: an unknown number gets a decoy request and no SMS (Enumeration.ts).
+    // Sign-up off: an unknown number gets a decoy request and no SMS, after the same work (Enumeration.ts).
     const known = policy.allowSignup || (yield* accounts.exists(key, phone.e164))
     const id = randomId("ar") as AuthRequestId
     const code = randomCode(codeLength)
+    const codeHash = secrets.codeHash(id, code)
     const credentials: Credentials = { code, linkToken: null }
     const now = new Date(nowMs)
     const row: AuthRequestRow = {
       tenantId: caller.tenantId, id, mode: caller.mode, channel: "sms", type: "OTP", identifier: phone.e164, email,
-      phone: phone.e164, codeHash: known ? secrets.codeHash(id, code) : null, codeLength, linkHash: null, codeChallenge: null,
+      phone: phone.e164, codeHash: known ? codeHash : null, codeLength, linkHash: null, codeChallenge: null,
       redirectUrl: null, state: request.state ?? null, template: request.template ?? "SIGNIN", locale: request.locale ?? null,
       metadata: request.metadata ?? null, approval: request.approval ?? null,
       renderOptions: request.smsMessage === undefined && request.templateVariables === undefined ? null : {
@@ -82,10 +82,10 @@ export const make = Effect.gen(function* () {
       clientIp: ip, userAgent: request.client?.userAgent ?? null,
       attempts: 0, maxAttempts: policy.maxAttempts, resends: 0, lastSentAt: now, createdAt: now,
       expiresAt: new Date(nowMs + expiresIn * 1000), verifiedAt: null, userId: null,
-      sealedCredentials: known ? sealFor(policy, credentials, id, secrets.seal) : null,
+      sealedCredentials: sealFor(policy, credentials, id, secrets.seal),
       riskScore: assessment.score, riskSignals: assessment.signals
     }
-    const message: MessagePayload | null = known ? composeSms(row, code, policy, nowMs) : null
+    const message = outgoing(row, credentials, policy, nowMs)
     return {
       row, message, credentials, nowMs,
       extra: { phoneType: phone.type, isVoip: phone.isVoip, riskScore: assessment.score, riskSignals: assessment.signals }

@@ -1,4 +1,5 @@
 import Mustache from "mustache"
+import { stripBidi } from "../domain/Bidi.ts"
 
 // GSM 03.38 basic set and the extension table (escape + char: two septets each).
 const GSM_BASIC = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
@@ -29,13 +30,14 @@ const TAGS: [string, string] = ["{{", "}}"]
 
 /**
  * Renders an SMS template. Plain text, so no HTML escaping; control characters other than LF are
- * dropped so a variable cannot inject carrier control sequences. A fresh Writer: user templates must
+ * dropped so a variable cannot inject carrier control sequences, and bidi controls are dropped from
+ * the whole text (domain/Bidi.ts). A fresh Writer: user templates must
  * not grow Mustache's global cache.
  */
 export const renderSms = (template: string, view: Readonly<Record<string, string>>): string => {
   const safe: Record<string, string> = Object.create(null)
   for (const [k, v] of Object.entries(view)) safe[k] = v.replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/gu, "")
-  return new Mustache.Writer().render(template, safe, {}, { escape: String, tags: TAGS }).trim()
+  return stripBidi(new Mustache.Writer().render(template, safe, {}, { escape: String, tags: TAGS })).trim()
 }
 
 /** Why an SMS template would be refused when saved; undefined when it is fine. */

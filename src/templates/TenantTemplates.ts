@@ -2,7 +2,9 @@ import Mustache from "mustache"
 import type { Template } from "../domain/Ids.ts"
 import type { TenantTemplate } from "../domain/TenantSettings.ts"
 import { headerValue } from "../delivery/EmailTemplate.ts"
+import { stripBidi } from "../domain/Bidi.ts"
 import { renderSms, smsLength, smsTemplateProblem } from "./Sms.ts"
+import { unsafeUrlAttribute } from "./TemplateUrls.ts"
 
 const TAGS: [string, string] = ["{{", "}}"]
 
@@ -42,8 +44,9 @@ export const pickTenantTemplate = (templates: ReadonlyArray<TenantTemplate>, tem
     ?? candidates.find((t) => t.locale.toLowerCase() === wanted.split("-")[0])
 }
 
+// Bidi controls go from the whole output, the tenant's own text included (domain/Bidi.ts).
 const render = (template: string, view: Record<string, string>, escape: (s: string) => string) =>
-  new Mustache.Writer().render(template, view, {}, { escape, tags: TAGS })
+  stripBidi(new Mustache.Writer().render(template, view, {}, { escape, tags: TAGS }))
 
 /** HTML escaping for `{{var}}` in HTML bodies (Mustache's own); `{{{var}}}` is refused when saving. */
 const escapeHtml = (s: string) => Mustache.escape(s)
@@ -91,6 +94,10 @@ export const tenantTemplateProblem = (templates: ReadonlyArray<TenantTemplate>):
       const problem = parses(value)
       if (problem !== undefined) return [`${at}.${part}`, problem]
       if (part !== "subject" && !usesCredential(value)) return [`${at}.${part}`, "must contain {{code}} or {{link}}"]
+    }
+    if (t.html !== undefined) {
+      const unsafe = unsafeUrlAttribute(t.html)
+      if (unsafe !== undefined) return [`${at}.html`, unsafe]
     }
     // ASVS 1.3.11: nothing that becomes a header may carry CR/LF
     if (t.subject !== undefined && /[\u0000-\u001f\u007f]/u.test(t.subject)) return [`${at}.subject`, "must not contain control characters"]

@@ -4,6 +4,7 @@ import { NotFound, type ServiceUnavailable, ValidationFailed } from "../api/Erro
 import type { CurrentKey } from "../api/Security.ts"
 import type { TenantView, UpdateTenantRequest } from "../api/Tenant.ts"
 import { Audit } from "../audit/Audit.ts"
+import { displayNameProblem, httpsUrlProblem } from "../domain/Branding.ts"
 import { normalizeEmail } from "../domain/Email.ts"
 import type { TenantId } from "../domain/Ids.ts"
 import { validateAllowlistEntry } from "../domain/Redirect.ts"
@@ -47,6 +48,16 @@ const checkSemantics = (settings: TenantSettings) =>
     if (template !== undefined) {
       const [field, problem] = template
       return yield* new ValidationFailed({ message: `${field}: ${problem}`, field })
+    }
+    // A display name only (no address-looking text), and a logo URL the email can really show.
+    const branding = [
+      ["senderName", settings.senderName === undefined ? undefined : displayNameProblem(settings.senderName)],
+      ["logoUrl", settings.logoUrl === undefined ? undefined : httpsUrlProblem(settings.logoUrl)]
+    ] as const
+    for (const [name, problem] of branding) {
+      if (problem !== undefined) {
+        return yield* new ValidationFailed({ message: `settings.${name}: ${problem}`, field: `settings.${name}` })
+      }
     }
     if (settings.replyTo !== undefined && normalizeEmail(settings.replyTo) === undefined) {
       return yield* new ValidationFailed({ message: "settings.replyTo: not a valid email address", field: "settings.replyTo" })

@@ -37,6 +37,7 @@ export const newMessage = (overrides: Partial<NewMessage> = {}): NewMessage => (
     hint: "code 123456"
   },
   expiresAt: null,
+  suppressed: false,
   ...overrides
 })
 
