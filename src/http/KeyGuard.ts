@@ -69,7 +69,7 @@ export const makeKeyGuard = Effect.gen(function* () {
   const countRequest = (key: ApiKey) =>
     Effect.gen(function* () {
       const tenant = yield* tenants.get(key.tenantId).pipe(Effect.catchTag("NotFound", Effect.die))
-      const decision = yield* limiter.take(key.tenantId, keyChecks(tenant.policy, key.id), yield* Clock.currentTimeMillis)
+      const decision = yield* limiter.take(key.tenantId, keyChecks(tenant.modes[key.mode].policy, key.id), yield* Clock.currentTimeMillis)
       yield* noteLimit(decision.tightest)
       if (decision.allowed) return
       const retryAfter = Math.max(1, Math.ceil(decision.retryAfterMs / 1000))

@@ -93,8 +93,8 @@ export const make = Effect.gen(function* () {
       const row = yield* codes.requestForLink(hash)
       if (row === undefined || row.redirectUrl === null) return undefined
       // The row's tenant exists (foreign key): a missing one is a defect.
-      const tenant = yield* tenants.get(row.tenantId).pipe(Effect.catchTag("NotFound", Effect.die))
-      return { row, hash, policy: tenant.policy, page: pageOf(row, tenant.policy) }
+      const { policy } = (yield* tenants.get(row.tenantId).pipe(Effect.catchTag("NotFound", Effect.die))).modes[row.mode]
+      return { row, hash, policy, page: pageOf(row, policy) }
     })
 
   // CSRF token of one rendering: HMAC over the link hash and the render time, so it is bound to this
@@ -161,7 +161,7 @@ export const make = Effect.gen(function* () {
   })
 
   const exchange = Effect.fn("Exchange.exchange")(function* (caller: Caller, request: ExchangeRequest) {
-    const policy = (yield* tenants.get(caller.tenantId).pipe(Effect.catchTag("NotFound", Effect.die))).policy
+    const policy = (yield* tenants.get(caller.tenantId).pipe(Effect.catchTag("NotFound", Effect.die))).modes[caller.mode].policy
     // Same-device binding (Scalekit's same-origin enforcement): only the app that kept the id completes.
     if (policy.sameOriginLinks && request.authRequestId === undefined) return yield* new OriginMismatch({})
     const nowMs = yield* Clock.currentTimeMillis

@@ -107,7 +107,9 @@ export const make = Effect.gen(function* () {
     })
 
   // A key always belongs to an existing tenant (foreign key), so a missing tenant is a defect.
-  const tenantOf = (caller: Caller) => tenants.get(caller.tenantId).pipe(Effect.catchTag("NotFound", Effect.die))
+  // The caller's mode's settings only: a test key's settings never reach a live send (issue 10).
+  const tenantOf = (caller: Caller) =>
+    tenants.get(caller.tenantId).pipe(Effect.catchTag("NotFound", Effect.die), Effect.map((tenant) => tenant.modes[caller.mode]))
 
   const credentialsFor = (id: AuthRequestId, type: AuthType, codeLength: number) => {
     const code = type === "LINK" ? null : randomCode(codeLength)

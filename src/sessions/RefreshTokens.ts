@@ -1,7 +1,7 @@
 import { PgClient } from "@effect/sql-pg"
 import { Context, Effect, Layer, Schema } from "effect"
 import type { ServiceUnavailable } from "../api/Errors.ts"
-import { SessionId, TenantId, UserId } from "../domain/Ids.ts"
+import { type Mode, SessionId, TenantId, UserId } from "../domain/Ids.ts"
 import { unavailable } from "../passwordless/CodeStorePg.ts"
 import type { UserRow } from "./UserStore.ts"
 
@@ -21,8 +21,8 @@ export type RotateOutcome =
   | { readonly _tag: "Expired" }
 
 export class RefreshTokens extends Context.Service<RefreshTokens, {
-  /** Which tenant a presented token belongs to (to read its policy); `undefined` for an unknown token. */
-  readonly tenantOf: (hash: Buffer) => Effect.Effect<TenantId | undefined, ServiceUnavailable>
+  /** Which tenant and mode a presented token's session belongs to (to read that mode's policy); `undefined` for an unknown token. */
+  readonly tenantOf: (hash: Buffer) => Effect.Effect<{ readonly tenantId: TenantId; readonly mode: Mode } | undefined, ServiceUnavailable>
   /**
    * Retires `hash` in favour of `successor` if it is current, unexpired and its session live; else,
    * if it was already retired, revokes its session (RFC 9700 §4.14.2). One statement.
@@ -131,8 +131,10 @@ export const make = Effect.gen(function*() {
 
   return RefreshTokens.of({
     tenantOf: (hash) =>
-      unavailable(sql<{ tenantId: TenantId }>`SELECT tenant_id FROM refresh_tokens WHERE token_hash = ${hash}`).pipe(
-        Effect.map((rows) => rows[0]?.tenantId)
+      unavailable(sql<{ tenantId: TenantId; mode: Mode }>`
+        SELECT r.tenant_id, s.mode FROM refresh_tokens r JOIN sessions s ON s.tenant_id = r.tenant_id AND s.id = r.session_id
+        WHERE r.token_hash = ${hash}`).pipe(
+        Effect.map((rows) => rows[0])
       ),
     rotate
   })

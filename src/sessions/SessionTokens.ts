@@ -35,10 +35,10 @@ export const make = Effect.gen(function*() {
   const refresh = Effect.fn("SessionTokens.refresh")(function*(refreshToken: string) {
     if (!REFRESH_TOKEN.test(refreshToken)) return yield* new TokenInvalid({})
     const hash = sha256(refreshToken)
-    const tenantId = yield* store.tenantOf(hash)
-    if (tenantId === undefined) return yield* new TokenInvalid({})
+    const owner = yield* store.tenantOf(hash)
+    if (owner === undefined) return yield* new TokenInvalid({})
     // A token always belongs to an existing tenant (no tenant is ever deleted), so a miss is a defect.
-    const { policy } = yield* tenants.get(tenantId).pipe(Effect.catchTag("NotFound", Effect.die))
+    const { policy } = (yield* tenants.get(owner.tenantId).pipe(Effect.catchTag("NotFound", Effect.die))).modes[owner.mode]
     const now = yield* nowDate
     const next = `rt_${randomToken(32)}`
     const outcome = yield* store.rotate({

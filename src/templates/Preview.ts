@@ -29,7 +29,7 @@ export const make = Effect.gen(function* () {
   const preview = Effect.fn("TemplatePreview.preview")(function* (caller: CurrentKey["Service"], request: PreviewRequest) {
     const problem = templateProblem(request)
     if (problem !== undefined) return yield* problem
-    const policy = (yield* tenants.get(caller.tenantId).pipe(Effect.catchTag("NotFound", Effect.die))).policy
+    const policy = (yield* tenants.get(caller.tenantId).pipe(Effect.catchTag("NotFound", Effect.die))).modes[caller.mode].policy
     const type = request.type ?? "LINK_OTP"
     const { locale, texts } = emailTexts(request.locale)
     const email = renderEmail({

@@ -1,25 +1,38 @@
 import { PgClient } from "@effect/sql-pg"
 import { Clock, Context, Effect, Layer, Schema } from "effect"
 import { NotFound, ServiceUnavailable } from "../api/Errors.ts"
-import type { TenantId } from "../domain/Ids.ts"
+import type { Mode, TenantId } from "../domain/Ids.ts"
 import { policyOf, type Policy, TenantSettings } from "../domain/TenantSettings.ts"
 import { randomId } from "../platform/Crypto.ts"
 import { makeTtlCache } from "../platform/TtlCache.ts"
 import { unavailable } from "../passwordless/CodeStorePg.ts"
 
-export interface Tenant {
-  readonly id: TenantId
-  readonly name: string
+/** One mode's settings document and the policy its sends, verifies and sessions use. */
+export interface ModeSettings {
   readonly settings: TenantSettings
   readonly policy: Policy
+}
+
+export interface Tenant {
+  readonly id: TenantId
+  /** Shared by both modes (the default `appName`); only a live key may change it. */
+  readonly name: string
+  /**
+   * Live and test keep separate settings (issue 10): whatever a test key changes reaches test
+   * sign-ins only. Every consumer reads the mode it acts for: `tenant.modes[caller.mode].policy`.
+   */
+  readonly modes: { readonly [M in Mode]: ModeSettings }
   readonly createdAt: Date
 }
 
 const decodeSettings = Schema.decodeUnknownEffect(TenantSettings)
 
+const modeOf = (settings: TenantSettings, name: string): ModeSettings => ({ settings, policy: policyOf(settings, name) })
+
 export class Tenants extends Context.Service<Tenants, {
+  /** A new tenant whose two modes start with the same `settings`. */
   readonly create: (input: { readonly name: string; readonly settings: TenantSettings }) => Effect.Effect<Tenant, ServiceUnavailable>
-  /** Cached for one second: settings changes reach every process within that. */
+  /** Cached for one second (both modes in one entry): settings changes reach every process within that. */
   readonly get: (id: TenantId) => Effect.Effect<Tenant, NotFound | ServiceUnavailable>
   readonly count: Effect.Effect<number, ServiceUnavailable>
   /** Drops this process's cached copy (after a settings change made here); other processes see it within 1 s. */
@@ -29,13 +42,16 @@ export class Tenants extends Context.Service<Tenants, {
 export const make = Effect.gen(function* () {
   const sql = yield* PgClient.PgClient
   const load = (id: TenantId) =>
-    unavailable(sql<{ id: TenantId; name: string; settings: unknown; createdAt: Date }>`
-      SELECT id, name, settings, created_at FROM tenants WHERE id = ${id}`).pipe(
+    unavailable(sql<{ id: TenantId; name: string; settings: unknown; testSettings: unknown; createdAt: Date }>`
+      SELECT id, name, settings, test_settings, created_at FROM tenants WHERE id = ${id}`).pipe(
       Effect.flatMap((rows) => rows[0] === undefined ? Effect.fail(new NotFound({})) : Effect.succeed(rows[0])),
       Effect.flatMap((row) =>
-        decodeSettings(row.settings).pipe(
+        Effect.all([decodeSettings(row.settings), decodeSettings(row.testSettings)]).pipe(
           Effect.orDie, // we wrote these settings ourselves: a decode failure is a bug
-          Effect.map((settings): Tenant => ({ ...row, settings, policy: policyOf(settings, row.name) }))
+          Effect.map(([live, test]): Tenant => ({
+            id: row.id, name: row.name, createdAt: row.createdAt,
+            modes: { live: modeOf(live, row.name), test: modeOf(test, row.name) }
+          }))
         ))
     )
   const cache = makeTtlCache(1000, load)
@@ -43,8 +59,10 @@ export const make = Effect.gen(function* () {
     create: Effect.fnUntraced(function* (input) {
       const now = new Date(yield* Clock.currentTimeMillis)
       const id = randomId("ten") as TenantId
-      yield* unavailable(sql`INSERT INTO tenants ${sql.insert({ id, name: input.name, settings: sql.json(input.settings), createdAt: now })}`)
-      return { id, name: input.name, settings: input.settings, policy: policyOf(input.settings, input.name), createdAt: now }
+      const settings = sql.json(input.settings)
+      yield* unavailable(sql`INSERT INTO tenants ${sql.insert({ id, name: input.name, settings, testSettings: settings, createdAt: now })}`)
+      const mode = modeOf(input.settings, input.name)
+      return { id, name: input.name, modes: { live: mode, test: mode }, createdAt: now }
     }),
     get: cache.get,
     invalidate: cache.invalidate,

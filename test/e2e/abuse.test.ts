@@ -207,10 +207,13 @@ layer(serverLayer(pgliteLayer), { timeout: 120_000, excludeTestServices: true })
 
   it.effect("enumeration: with allowSignup false, known and unknown addresses get the same answer; the unknown one gets no code", () =>
     Effect.gen(function* () {
-      const { test, raw, keys, url } = yield* fixture
+      const { test, live, raw, keys, url } = yield* fixture
       const first = yield* test.passwordless.send({ payload: { email: "member@example.com" } })
       yield* test.passwordless.verify({ payload: { authRequestId: first.authRequestId, code: first.code ?? "" } })
-      yield* test.tenant.update({ payload: { settings: { allowSignup: false, limits: { sendPerIdentifierMinute: 1000, sendPerIdentifierHour: 10000 } } } })
+      // settings are per mode (issue 10): both modes are switched, since both keys send below
+      const signupOff = { allowSignup: false, limits: { sendPerIdentifierMinute: 1000, sendPerIdentifierHour: 10000 } }
+      yield* test.tenant.update({ payload: { settings: signupOff } })
+      yield* live.tenant.update({ payload: { settings: signupOff } })
       const shape = (r: Reply) => ({
         status: r.status,
         keys: Object.keys(r.body).sort(),
@@ -263,7 +266,7 @@ layer(serverLayer(pgliteLayer), { timeout: 120_000, excludeTestServices: true })
 
   it.effect("tenant settings: GET, PATCH merges and validates, unknown fields rejected, null resets, channel switch", () =>
     Effect.gen(function* () {
-      const { test, raw } = yield* fixture
+      const { test, live, raw } = yield* fixture
       const before = yield* test.tenant.get()
       assert.deepStrictEqual(before.settings.redirectAllowlist, ["https://app.example.com/cb", "http://localhost/*"])
       const unknown = yield* raw("PATCH", "/v1/tenant", { settings: { sendLimit: 3 } })
@@ -277,10 +280,12 @@ layer(serverLayer(pgliteLayer), { timeout: 120_000, excludeTestServices: true })
       assert.deepStrictEqual([range.status, range.body["field"]], [400, "settings.otpTtlSeconds"])
       const redirect = yield* Effect.flip(test.tenant.update({ payload: { settings: { redirectAllowlist: ["https://ok.example.com/cb", "javascript:alert(1)"] } } }))
       assert.deepStrictEqual([errorCode(redirect), "field" in redirect ? redirect.field : ""], ["VALIDATION_FAILED", "settings.redirectAllowlist.1"])
-      const merged = yield* test.tenant.update({ payload: { name: "Acme 2", settings: { limits: { sendPerIpHour: 99 }, appName: "Acme App" } } })
+      const merged = yield* test.tenant.update({ payload: { settings: { limits: { sendPerIpHour: 99 }, appName: "Acme App" } } })
+      // the name is shared by both modes: only a live key changes it (issue 10)
+      const renamed = yield* live.tenant.update({ payload: { name: "Acme 2" } })
       const again = yield* test.tenant.update({ payload: { settings: { limits: { sendPerIdentifierHour: 40 } } } })
       assert.deepStrictEqual(again.settings.limits, { sendPerIpHour: 99, sendPerIdentifierHour: 40 })
-      assert.strictEqual(merged.name, "Acme 2")
+      assert.deepStrictEqual([renamed.name, merged.settings.appName, again.name], ["Acme 2", "Acme App", "Acme 2"])
       const reset = yield* test.tenant.update({ payload: { settings: { appName: null, limits: { sendPerIpHour: null } } } })
       assert.isUndefined(reset.settings.appName)
       assert.deepStrictEqual(reset.settings.limits, { sendPerIdentifierHour: 40 })
@@ -310,7 +315,8 @@ layer(serverLayer(pgliteLayer), { timeout: 120_000, excludeTestServices: true })
         { path: "limits.sendPerIdentifierMinute", from: null, to: 1 },
         { path: "maxAttempts", from: null, to: 3 }
       ])
-      assert.isNull(settings?.mode)
+      assert.strictEqual(settings?.mode, "test")
+      assert.strictEqual(settings?.actor, (yield* test.keys.list()).keys.find((k) => keys.test.startsWith(k.prefix))?.id)
       const login = page.events.find((e) => e.type === "login.success")
       assert.match(login?.requestId ?? "", /^req_/)
       assert.strictEqual(login?.ip, "127.0.0.1")

@@ -28,7 +28,10 @@ const Int = (minimum: number, maximum: number) => Schema.Int.check(Schema.isBetw
 
 const policies = new Map<string, Policy>()
 const TenantsTest = Layer.mock(Tenants, {
-  get: (id) => Effect.succeed({ id, name: "Acme", settings: {}, policy: policies.get(id) ?? policyOf({}, "Acme"), createdAt: new Date(0) })
+  get: (id) => {
+    const mode = { settings: {}, policy: policies.get(id) ?? policyOf({}, "Acme") }
+    return Effect.succeed({ id, name: "Acme", modes: { live: mode, test: mode }, createdAt: new Date(0) })
+  }
 })
 
 const services = (db: Layer.Layer<Database>) =>

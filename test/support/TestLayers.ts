@@ -27,7 +27,8 @@ export const testCaller: CurrentKey["Service"] = {
   scopes: AllScopes
 }
 
-const tenant = { id: tenantId, name: "Acme", settings: {}, policy: policyOf({}, "Acme"), createdAt: new Date(0) }
+const defaults = { settings: {}, policy: policyOf({}, "Acme") }
+const tenant = { id: tenantId, name: "Acme", modes: { live: defaults, test: defaults }, createdAt: new Date(0) }
 
 /**
  * The Passwordless service on deterministic test layers: the in-memory CodeStore, Effect's TestClock
