@@ -8,6 +8,7 @@ import { FetchHttpClient, HttpClient, HttpClientRequest } from "effect/http"
 import { HttpApiClient } from "effect/http-api"
 import { afterAll, assert, describe, it } from "vitest"
 import { Api } from "../../src/api/Api.ts"
+import { layerPostgres } from "../../src/platform/Database.ts"
 import { freshPostgresUrl, hasPostgres } from "../support/Db.ts"
 import { cli, eventually, runCli, type ServerProcess, sleep, startServer } from "../support/Processes.ts"
 import { errorCode } from "../support/Server.ts"
@@ -46,7 +47,7 @@ describe.skipIf(!hasPostgres)("sesame CLI (PostgreSQL)", () => {
     const rows = () =>
       Effect.runPromise(Effect.flatMap(PgClient.PgClient, (sql) =>
         sql<{ kid: string; mode: string; retiredAt: Date | null }>`SELECT kid, mode, retired_at FROM signing_keys ORDER BY mode, created_at`
-      ).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(env.DATABASE_URL), maxConnections: 1 })), Effect.orDie))
+      ).pipe(Effect.provide(layerPostgres(Redacted.make(env.DATABASE_URL), { maxConnections: 1 })), Effect.orDie))
     const rotated = async (args: ReadonlyArray<string>) =>
       (JSON.parse(await cli(["keys", "rotate", ...args, "--json"], env)) as { rotated: Array<{ mode: string; kid: string }>; signsFrom: string })
 
