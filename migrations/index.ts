@@ -4,6 +4,7 @@ import abuse from "./0003_abuse.ts"
 import webhooks from "./0004_webhooks.ts"
 import links from "./0005_links.ts"
 import sms from "./0006_sms.ts"
+import signingKeyModes from "./0007_signing_key_modes.ts"
 import settingsPerMode from "./0008_settings_per_mode.ts"
 
 // `<id>_<name>` → migration effect, the shape `Migrator.fromRecord` loads. Static imports keep
@@ -15,5 +16,6 @@ export const migrations = {
   "0004_webhooks": webhooks,
   "0005_links": links,
   "0006_sms": sms,
+  "0007_signing_key_modes": signingKeyModes,
   "0008_settings_per_mode": settingsPerMode
 }

@@ -22,7 +22,8 @@ const usage = `Usage: sesame <command>
   tenant create --name NAME [--allow-redirect URL_PREFIX]... [--json]
   key create --tenant ID --mode live|test [--scopes a,b] [--json]
   key revoke ID
-  keys rotate [--json]                    new JWT signing key (old ones stay in the JWKS until their tokens expire)`
+  keys rotate [--mode live|test] [--json] new JWT signing keys, for both modes unless --mode names one
+                                          (old ones stay in their JWKS until their tokens expire)`
 
 class UsageError extends Error {
   override readonly name = "UsageError"
@@ -99,13 +100,16 @@ const program: Effect.Effect<void, unknown, AppConfig> = Effect.gen(function* ()
       return yield* Console.log(`revoked ${id}`)
     }
     case "keys rotate": {
+      const modes = opts.mode === undefined ? undefined : [yield* decode(Mode, opts.mode, "--mode")]
       const now = new Date(yield* Clock.currentTimeMillis)
-      const kid = yield* Effect.provide(rotate(now), Layer.merge(AdminLayer, SecretsLive.layer))
+      const rotated = yield* Effect.provide(rotate(now, modes), Layer.merge(AdminLayer, SecretsLive.layer))
       const signsFrom = new Date(now.getTime() + ACTIVATION_DELAY_MS).toISOString()
+      const jwksOf = (mode: Mode) => mode === "live" ? "/.well-known/jwks.json" : "/test/.well-known/jwks.json"
       return yield* Console.log(opts.json === true
-        ? JSON.stringify({ kid, signsFrom })
-        : `signing key ${kid} is in the JWKS now and signs new tokens from ${signsFrom} at the latest;\n` +
-          "the previous keys stay in the JWKS until every token they signed has expired.")
+        ? JSON.stringify({ rotated, signsFrom })
+        : rotated.map(({ mode, kid }) =>
+          `${mode} signing key ${kid} is in ${jwksOf(mode)} now and signs new ${mode} tokens from ${signsFrom} at the latest;`
+        ).join("\n") + "\nthe previous keys stay in their JWKS until every token they signed has expired.")
     }
     default:
       return yield* Effect.fail(new UsageError(`unknown command: ${[command, sub].filter(Boolean).join(" ")}\n${usage}`))

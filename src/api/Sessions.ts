@@ -118,5 +118,9 @@ export class TokenApi extends HttpApiGroup.make("token")
       .middleware(AccessTokenAuth)
   ) {}
 
+/** One discovery document per issuer: live at PUBLIC_URL, test at PUBLIC_URL/test. */
 export class OidcApi extends HttpApiGroup.make("oidc")
-  .add(HttpApiEndpoint.get("configuration", "/.well-known/openid-configuration", { success: OpenIdConfiguration })) {}
+  .add(
+    HttpApiEndpoint.get("configuration", "/.well-known/openid-configuration", { success: OpenIdConfiguration }),
+    HttpApiEndpoint.get("testConfiguration", "/test/.well-known/openid-configuration", { success: OpenIdConfiguration })
+  ) {}

@@ -42,7 +42,8 @@ export const WellknownHandlers = HttpApiBuilder.group(Api, "wellknown", (h) =>
     const signer = yield* TokenSigner
     const sql = yield* SqlClient.SqlClient
     return h
-      .handle("jwks", () => Effect.andThen(cacheFor(JWKS_MAX_AGE_SECONDS), signer.jwks()))
+      .handle("jwks", () => Effect.andThen(cacheFor(JWKS_MAX_AGE_SECONDS), signer.jwks("live")))
+      .handle("testJwks", () => Effect.andThen(cacheFor(JWKS_MAX_AGE_SECONDS), signer.jwks("test")))
       .handle("healthz", () => Effect.succeed({ status: "ok" as const }))
       .handle("readyz", () =>
         ping.pipe(

@@ -44,7 +44,9 @@ const DISCOVERY_MAX_AGE_SECONDS = 3600
 export const OidcHandlers = HttpApiBuilder.group(Api, "oidc", (h) =>
   Effect.gen(function*() {
     const discovery = yield* Discovery
-    return h.handle("configuration", () => Effect.andThen(cacheFor(DISCOVERY_MAX_AGE_SECONDS), discovery.configuration))
+    return h
+      .handle("configuration", () => Effect.andThen(cacheFor(DISCOVERY_MAX_AGE_SECONDS), discovery.configuration("live")))
+      .handle("testConfiguration", () => Effect.andThen(cacheFor(DISCOVERY_MAX_AGE_SECONDS), discovery.configuration("test")))
   }))
 
 export const SessionHandlers = Layer.mergeAll(SessionsHandlers, TokenHandlers, UsersHandlers, OidcHandlers)

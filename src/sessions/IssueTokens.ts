@@ -1,12 +1,14 @@
 import { Effect } from "effect"
 import type { Session } from "../api/Shapes.ts"
-import type { SessionId, TenantId } from "../domain/Ids.ts"
+import type { Mode, SessionId, TenantId } from "../domain/Ids.ts"
 import type { Policy } from "../domain/TenantSettings.ts"
 import type { TokenSigner } from "./TokenSigner.ts"
 import type { UserRow } from "./UserStore.ts"
 
 export interface IssueInput {
   readonly tenantId: TenantId
+  /** The session's mode: its tokens come from that mode's issuer and key, and say so in `mode`. */
+  readonly mode: Mode
   readonly sessionId: SessionId
   readonly user: UserRow
   readonly amr: ReadonlyArray<string>
@@ -21,14 +23,15 @@ export interface IssueInput {
 /** The access and id tokens of a session (at sign-in and at every refresh), as the wire `Session`. */
 export const issueTokens = (signer: TokenSigner["Service"], input: IssueInput) =>
   Effect.gen(function*() {
-    const { tenantId, sessionId, user, policy, now } = input
+    const { tenantId, mode, sessionId, user, policy, now } = input
     const ttl = Math.max(1, Math.min(policy.accessTokenTtlSeconds, Math.floor((input.sessionExpiresAt.getTime() - now.getTime()) / 1000)))
     // Two ES256 signatures (~0.1 ms CPU each, on WebCrypto's thread pool): run them side by side.
     const [access, id] = yield* Effect.all([
       signer.signAccess({
-        sub: user.id, aud: tenantId, tid: tenantId, sid: sessionId, amr: input.amr, email: user.email, phone_number: user.phone
+        mode, sub: user.id, aud: tenantId, tid: tenantId, sid: sessionId, amr: input.amr, email: user.email, phone_number: user.phone
       }, ttl, now),
       signer.signId({
+        mode,
         sub: user.id,
         aud: tenantId,
         sid: sessionId,

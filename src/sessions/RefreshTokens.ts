@@ -1,7 +1,7 @@
 import { PgClient } from "@effect/sql-pg"
 import { Context, Effect, Layer, Schema } from "effect"
 import type { ServiceUnavailable } from "../api/Errors.ts"
-import { type Mode, SessionId, TenantId, UserId } from "../domain/Ids.ts"
+import { Mode, SessionId, TenantId, UserId } from "../domain/Ids.ts"
 import { unavailable } from "../passwordless/CodeStorePg.ts"
 import type { UserRow } from "./UserStore.ts"
 
@@ -9,6 +9,7 @@ export type RotateOutcome =
   | {
     readonly _tag: "Rotated"
     readonly tenantId: TenantId
+    readonly mode: Mode
     readonly sessionId: SessionId
     readonly amr: ReadonlyArray<string>
     readonly user: UserRow
@@ -39,6 +40,7 @@ const Row = Schema.Struct({
   won: Schema.Boolean,
   rotated: Schema.Boolean,
   tenantId: TenantId,
+  mode: Mode,
   sessionId: SessionId,
   amr: Schema.Array(Schema.String),
   expiresAt: Schema.Date,
@@ -81,7 +83,7 @@ export const make = Effect.gen(function*() {
         WHERE r.token_hash = ${hash} AND s.tenant_id = r.tenant_id AND s.id = r.session_id
         RETURNING r.tenant_id, r.session_id, r.expires_at, r.rotated_at,
           COALESCE(r.replaced_by = ${successor}::bytea, false) AS won,
-          s.user_id, s.amr, s.expires_at AS session_expires_at, s.revoked_at
+          s.mode, s.user_id, s.amr, s.expires_at AS session_expires_at, s.revoked_at
       ), issued AS (
         INSERT INTO refresh_tokens (tenant_id, token_hash, session_id, created_at, expires_at)
         SELECT tenant_id, ${successor}::bytea, session_id, ${now}, LEAST(${refreshUntil}::timestamptz, session_expires_at)
@@ -101,7 +103,7 @@ export const make = Effect.gen(function*() {
           jsonb_build_object('sessionId', id, 'userId', user_id, 'reason', 'refresh_token_reused'), ${now}
         FROM revoked
       )
-      SELECT cur.won, cur.rotated_at IS NOT NULL AS rotated, cur.tenant_id, cur.session_id, cur.amr, cur.expires_at,
+      SELECT cur.won, cur.rotated_at IS NOT NULL AS rotated, cur.tenant_id, cur.mode, cur.session_id, cur.amr, cur.expires_at,
         cur.session_expires_at, cur.revoked_at, LEAST(${refreshUntil}::timestamptz, cur.session_expires_at) AS refresh_expires_at,
         u.id AS user_id, u.email, u.phone, u.email_verified_at, u.phone_verified_at, u.created_at, u.last_login_at
       FROM cur LEFT JOIN users u ON u.tenant_id = cur.tenant_id AND u.id = cur.user_id`)
@@ -117,6 +119,7 @@ export const make = Effect.gen(function*() {
       return {
         _tag: "Rotated",
         tenantId: row.tenantId,
+        mode: row.mode,
         sessionId: row.sessionId,
         amr: row.amr,
         user,

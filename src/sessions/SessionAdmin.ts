@@ -33,8 +33,10 @@ export const make = Effect.gen(function*() {
     const checked = yield* Effect.result(signer.verifyAccess(token, now, caller.tenantId))
     if (checked._tag === "Failure") return invalid(checked.failure._tag === "TokenExpired" ? "TOKEN_EXPIRED" : "TOKEN_INVALID")
     const claims = checked.success
+    // A test key never learns anything about a live session, nor the reverse: the token's own mode
+    // (its issuer's) must be the caller's, and so must its session's.
+    if (claims.mode !== caller.mode) return invalid("TOKEN_INVALID")
     const session = yield* sessions.find(caller.tenantId, claims.sid)
-    // A test key never learns anything about a live session, nor the reverse.
     if (session === undefined || session.mode !== caller.mode || session.userId !== claims.sub) return invalid("TOKEN_INVALID")
     const user = yield* users.find(caller, session.userId)
     const found = { session: toSessionInfo(session), ...(Option.isSome(user) ? { user: user.value } : {}) }

@@ -58,6 +58,7 @@ export const make = Effect.gen(function*() {
     }
     const { session, idToken } = yield* issueTokens(signer, {
       tenantId: outcome.tenantId,
+      mode: outcome.mode,
       sessionId: outcome.sessionId,
       user: outcome.user,
       amr: outcome.amr,
@@ -74,8 +75,9 @@ export const make = Effect.gen(function*() {
     const now = yield* nowDate
     const claims = yield* signer.verifyAccess(accessToken, now)
     const session = yield* sessions.find(claims.tid, claims.sid)
-    // A signature alone is not enough: a revoked session's tokens stop here, before they expire.
-    if (session === undefined || session.userId !== claims.sub || session.revokedAt !== null) {
+    // A signature alone is not enough: a revoked session's tokens stop here, before they expire; and a
+    // token of one mode never stands for a session of the other (each mode is its own issuer).
+    if (session === undefined || session.mode !== claims.mode || session.userId !== claims.sub || session.revokedAt !== null) {
       return yield* new TokenInvalid({})
     }
     if (session.expiresAt.getTime() <= now.getTime()) return yield* new TokenExpired({})

@@ -63,7 +63,7 @@ export const make = Effect.gen(function*() {
     const row = yield* Effect.orDie(decodeSignInRow(rows[0]))
 
     const { session, idToken } = yield* issueTokens(signer, {
-      tenantId, sessionId, user: row, amr: input.amr, policy, now, refreshToken, refreshExpiresAt,
+      tenantId, mode, sessionId, user: row, amr: input.amr, policy, now, refreshToken, refreshExpiresAt,
       sessionExpiresAt
     })
     return { user: toWireUser(row), isNewUser: row.inserted, session, idToken }

@@ -1,6 +1,14 @@
 import { Effect, Schema } from "effect"
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK } from "jose"
 import type { CryptoKey } from "jose"
+import type { Mode } from "../domain/Ids.ts"
+
+/**
+ * Each mode is its own OpenID issuer, a separate trust domain with its own keys: live tokens say
+ * `iss` = PUBLIC_URL, test tokens `${PUBLIC_URL}/test`, so a verifier set up for live (its issuer,
+ * its JWKS) refuses every test token on the kid, the issuer and the `mode` claim.
+ */
+export const issuerOf = (publicUrl: string, mode: Mode) => mode === "live" ? publicUrl : `${publicUrl}/test`
 
 /** The public half of a signing key, as published in the JWKS (public members only). */
 export const PublicJwk = Schema.Struct({
@@ -26,6 +34,8 @@ export type PrivateJwk = typeof PrivateJwk.Type
 
 export interface SigningKey {
   readonly kid: string
+  /** The only mode whose tokens this key signs, verifies, and is published for. */
+  readonly mode: Mode
   readonly publicJwk: PublicJwk
   readonly privateKey: CryptoKey
   readonly publicKey: CryptoKey
@@ -60,20 +70,24 @@ export const newKeyMaterial: Effect.Effect<KeyMaterial> = Effect.gen(function*()
 
 export const loadKey = (
   material: KeyMaterial,
-  times: { readonly createdAt: Date; readonly retiredAt: Date | null }
+  stored: { readonly mode: Mode; readonly createdAt: Date; readonly retiredAt: Date | null }
 ): Effect.Effect<SigningKey> =>
   Effect.promise(async () => ({
     kid: material.kid,
     publicJwk: material.publicJwk,
     privateKey: await importJWK(material.privateJwk, "ES256"),
     publicKey: await importJWK(material.publicJwk, "ES256"),
-    ...times
+    ...stored
   }))
 
-/** Keys newest first; signing uses the newest one active for ACTIVATION_DELAY_MS, else (a fresh deployment) the newest. */
-export const signingKey = (keys: ReadonlyArray<SigningKey>, now: number) => {
-  const live = keys.filter((k) => k.retiredAt === null || k.retiredAt.getTime() > now)
-  return live.find((k) => k.createdAt.getTime() <= now - ACTIVATION_DELAY_MS) ?? live[0] ?? keys[0]
+/**
+ * Keys newest first; a mode signs with its newest key active for ACTIVATION_DELAY_MS, else (a fresh
+ * deployment) its newest. Never with another mode's key.
+ */
+export const signingKey = (keys: ReadonlyArray<SigningKey>, mode: Mode, now: number) => {
+  const mine = keys.filter((k) => k.mode === mode)
+  const inUse = mine.filter((k) => k.retiredAt === null || k.retiredAt.getTime() > now)
+  return inUse.find((k) => k.createdAt.getTime() <= now - ACTIVATION_DELAY_MS) ?? inUse[0] ?? mine[0]
 }
 export const published = (k: SigningKey, now: number) => k.retiredAt === null || k.retiredAt.getTime() + RETAIN_AFTER_RETIRED_MS > now
 

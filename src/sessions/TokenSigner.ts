@@ -2,12 +2,16 @@ import { Clock, Context, Effect, Layer, Ref, Schema } from "effect"
 import { decodeProtectedHeader, errors, jwtVerify, SignJWT } from "jose"
 import type { JWTPayload } from "jose"
 import { TokenExpired, TokenInvalid, type ServiceUnavailable } from "../api/Errors.ts"
-import { SessionId, TenantId, UserId } from "../domain/Ids.ts"
+import { Mode, SessionId, TenantId, UserId } from "../domain/Ids.ts"
 import { AppConfig } from "../platform/Config.ts"
 import { randomToken } from "../platform/Crypto.ts"
-import { loadKey, newKeyMaterial, type PublicJwk, published, type SigningKey, signingKey, sortKeys } from "./SigningKeys.ts"
+import {
+  issuerOf, loadKey, newKeyMaterial, type PublicJwk, published, type SigningKey, signingKey, sortKeys
+} from "./SigningKeys.ts"
 
+/** `mode` picks the signing key and the issuer, and is a claim of its own: the token says its mode. */
 export interface AccessClaims {
+  readonly mode: Mode
   readonly sub: UserId
   readonly aud: TenantId
   readonly tid: TenantId
@@ -18,6 +22,7 @@ export interface AccessClaims {
 }
 
 export interface IdClaims {
+  readonly mode: Mode
   readonly sub: UserId
   readonly aud: TenantId
   readonly sid: SessionId
@@ -43,6 +48,7 @@ const VerifiedPayload = Schema.Struct({
   iat: Schema.Int,
   exp: Schema.Int,
   amr: Schema.Array(Schema.String),
+  mode: Schema.optionalKey(Mode),
   email: Schema.optionalKey(Schema.String),
   phone_number: Schema.optionalKey(Schema.String)
 })
@@ -57,8 +63,13 @@ export class TokenSigner extends Context.Service<TokenSigner, {
   readonly signAccess: (claims: AccessClaims, ttlSeconds: number, now: Date) => Effect.Effect<SignedToken>
   /** The OpenID id token; `now` is also its `auth_time`. */
   readonly signId: (claims: IdClaims, ttlSeconds: number, now: Date) => Effect.Effect<SignedToken>
-  readonly jwks: () => Effect.Effect<{ readonly keys: ReadonlyArray<PublicJwk> }>
-  /** Checks an access token; with `audience`, only that tenant's tokens pass, else any tenant's (read `tid`). */
+  /** The keys of one mode's issuer: a verifier trusting the live JWKS never holds a test key. */
+  readonly jwks: (mode: Mode) => Effect.Effect<{ readonly keys: ReadonlyArray<PublicJwk> }>
+  /**
+   * Checks an access token of either mode, against the issuer of the key that signed it; `mode` in
+   * the result is that key's mode (the caller compares it with the session's or the API key's).
+   * With `audience`, only that tenant's tokens pass, else any tenant's (read `tid`).
+   */
   readonly verifyAccess: (token: string, now: Date, audience?: TenantId) => Effect.Effect<VerifiedAccess, TokenInvalid | TokenExpired>
   /** Re-reads the keys (other processes may have added or rotated some). */
   readonly reload: Effect.Effect<void, ServiceUnavailable>
@@ -66,8 +77,9 @@ export class TokenSigner extends Context.Service<TokenSigner, {
   static readonly layerTest: Layer.Layer<TokenSigner, never, AppConfig> = Layer.effect(TokenSigner)(
     Effect.gen(function*() {
       const { publicUrl } = yield* AppConfig
-      const key = yield* Effect.flatMap(newKeyMaterial, (m) => loadKey(m, { createdAt: new Date(0), retiredAt: null }))
-      return yield* makeSigner(publicUrl, [key])
+      const keys = yield* Effect.forEach(["live", "test"] as const, (mode) =>
+        Effect.flatMap(newKeyMaterial, (m) => loadKey(m, { mode, createdAt: new Date(0), retiredAt: null })))
+      return yield* makeSigner(publicUrl, keys)
     })
   )
 }
@@ -86,7 +98,7 @@ const UNKNOWN_KID_RELOAD_MS = 10_000
  * `load` re-reads the keys (the live layer: from `signing_keys`, where other processes add theirs).
  */
 export const makeSigner = Effect.fnUntraced(function*(
-  issuer: string,
+  publicUrl: string,
   initial: ReadonlyArray<SigningKey>,
   load: Effect.Effect<ReadonlyArray<SigningKey>, ServiceUnavailable> = Effect.succeed(initial)
 ) {
@@ -101,14 +113,15 @@ export const makeSigner = Effect.fnUntraced(function*(
       (due) => due ? Effect.ignore(reload, { log: "Warn" }) : Effect.void
     )
 
-  const sign = (typ: "at+jwt" | "JWT", claims: JWTPayload, ttlSeconds: number, now: Date) =>
+  const sign = (mode: Mode, typ: "at+jwt" | "JWT", claims: JWTPayload, ttlSeconds: number, now: Date) =>
     Effect.flatMap(Ref.get(ring), (keys) => {
-      const key = signingKey(keys, now.getTime())
-      if (key === undefined) return Effect.die(new Error("no signing key loaded"))
+      const key = signingKey(keys, mode, now.getTime())
+      if (key === undefined) return Effect.die(new Error(`no ${mode} signing key loaded`))
       const iat = seconds(now)
       const exp = iat + ttlSeconds
       return Effect.promise(() =>
-        new SignJWT({ ...claims, iss: issuer, iat, exp }).setProtectedHeader({ alg: "ES256", kid: key.kid, typ }).sign(key.privateKey)
+        new SignJWT({ ...claims, mode, iss: issuerOf(publicUrl, mode), iat, exp })
+          .setProtectedHeader({ alg: "ES256", kid: key.kid, typ }).sign(key.privateKey)
       ).pipe(Effect.map((token) => ({ token, expiresAt: exp })))
     })
 
@@ -127,13 +140,13 @@ export const makeSigner = Effect.fnUntraced(function*(
       key = yield* findKey(header.kid, now)
     }
     if (key === undefined) return yield* invalid()
-    const publicKey = key.publicKey
+    const { publicKey, mode } = key
     const { payload } = yield* Effect.tryPromise({
       try: () =>
         jwtVerify(token, publicKey, {
           algorithms: ["ES256"],
           typ: "at+jwt",
-          issuer,
+          issuer: issuerOf(publicUrl, mode),
           ...(audience === undefined ? {} : { audience }),
           clockTolerance: CLOCK_TOLERANCE_SECONDS,
           currentDate: now,
@@ -143,14 +156,17 @@ export const makeSigner = Effect.fnUntraced(function*(
     })
     const claims = yield* Schema.decodeUnknownEffect(VerifiedPayload)(payload).pipe(Effect.mapError(invalid))
     if (claims.aud !== claims.tid) return yield* invalid()
-    return { ...claims, email: claims.email ?? null, phone_number: claims.phone_number ?? null }
+    // Tokens signed before modes existed carry no `mode`, and only what became the live keys signed
+    // them: such a token is live. A test key's token must say `test`; a mode-less one is refused.
+    if (claims.mode === undefined ? mode !== "live" : claims.mode !== mode) return yield* invalid()
+    return { ...claims, mode, email: claims.email ?? null, phone_number: claims.phone_number ?? null }
   })
 
   return TokenSigner.of({
     signAccess: (c, ttl, now) =>
-      sign("at+jwt", nonNull({ ...c, amr: [...c.amr], jti: randomToken(16) }), ttl, now),
+      sign(c.mode, "at+jwt", nonNull({ ...c, amr: [...c.amr], jti: randomToken(16) }), ttl, now),
     signId: (c, ttl, now) =>
-      sign("JWT", nonNull({
+      sign(c.mode, "JWT", nonNull({
         sub: c.sub,
         aud: c.aud,
         sid: c.sid,
@@ -160,9 +176,9 @@ export const makeSigner = Effect.fnUntraced(function*(
         phone_number: c.phone_number,
         phone_number_verified: c.phone_number === null ? null : c.phone_number_verified
       }), ttl, now),
-    jwks: () =>
+    jwks: (mode) =>
       Effect.zipWith(Ref.get(ring), Clock.currentTimeMillis, (keys, now) => ({
-        keys: keys.filter((k) => published(k, now)).map((k) => k.publicJwk)
+        keys: keys.filter((k) => k.mode === mode && published(k, now)).map((k) => k.publicJwk)
       })),
     verifyAccess,
     reload

@@ -2,11 +2,13 @@
  * The operator command line (API.md "Operator command line") against a fresh PostgreSQL database,
  * with a server process running on the same database where the effect must be seen by it.
  */
-import { Effect } from "effect"
+import { PgClient } from "@effect/sql-pg"
+import { Effect, Redacted } from "effect"
 import { FetchHttpClient, HttpClient, HttpClientRequest } from "effect/http"
 import { HttpApiClient } from "effect/http-api"
 import { afterAll, assert, describe, it } from "vitest"
 import { Api } from "../../src/api/Api.ts"
+import { layerPostgres } from "../../src/platform/Database.ts"
 import { freshPostgresUrl, hasPostgres } from "../support/Db.ts"
 import { cli, eventually, runCli, type ServerProcess, sleep, startServer } from "../support/Processes.ts"
 import { errorCode } from "../support/Server.ts"
@@ -39,6 +41,38 @@ describe.skipIf(!hasPostgres)("sesame CLI (PostgreSQL)", () => {
     assert.strictEqual(second.code, 0, second.stderr)
     assert.notInclude(second.stdout + second.stderr, "applied", "nothing to apply the second time")
   }, 30_000)
+
+  it("keys rotate: both modes by default, one with --mode, the other mode's keys untouched; --json says what rotated", async () => {
+    const env = await freshEnv()
+    const rows = () =>
+      Effect.runPromise(Effect.flatMap(PgClient.PgClient, (sql) =>
+        sql<{ kid: string; mode: string; retiredAt: Date | null }>`SELECT kid, mode, retired_at FROM signing_keys ORDER BY mode, created_at`
+      ).pipe(Effect.provide(layerPostgres(Redacted.make(env.DATABASE_URL), { maxConnections: 1 })), Effect.orDie))
+    const rotated = async (args: ReadonlyArray<string>) =>
+      (JSON.parse(await cli(["keys", "rotate", ...args, "--json"], env)) as { rotated: Array<{ mode: string; kid: string }>; signsFrom: string })
+
+    const both = await rotated([])
+    assert.deepStrictEqual(both.rotated.map((r) => r.mode), ["live", "test"])
+    assert.isFalse(Number.isNaN(Date.parse(both.signsFrom)))
+    const first = await rows()
+    assert.deepStrictEqual(first.map((r) => [r.mode, r.kid, r.retiredAt]), both.rotated.map((r) => [r.mode, r.kid, null]))
+
+    const testOnly = await rotated(["--mode", "test"])
+    assert.deepStrictEqual(testOnly.rotated.map((r) => r.mode), ["test"])
+    const second = await rows()
+    assert.deepStrictEqual(second.filter((r) => r.mode === "live"), first.filter((r) => r.mode === "live"))
+    assert.deepStrictEqual(second.filter((r) => r.mode === "test").map((r) => [r.kid, r.retiredAt !== null]),
+      [[both.rotated[1]?.kid, true], [testOnly.rotated[0]?.kid, false]])
+
+    const liveOnly = await rotated(["--mode", "live"])
+    assert.deepStrictEqual(liveOnly.rotated.map((r) => r.mode), ["live"])
+    assert.deepStrictEqual((await rows()).filter((r) => r.mode === "test"), second.filter((r) => r.mode === "test"))
+
+    const bad = await runCli(["keys", "rotate", "--mode", "staging"], env)
+    assert.notStrictEqual(bad.code, 0)
+    assert.include(bad.stderr, "--mode")
+    assert.strictEqual(bad.stdout, "")
+  }, 60_000)
 
   it("bad usage exits non-zero with a message on stderr and nothing on stdout", async () => {
     const env = await freshEnv()

@@ -1,10 +1,11 @@
 /**
- * Interoperability: access tokens from the running server verify with `jose` (createRemoteJWKSet on
- * the server's JWKS URL) and with `jsonwebtoken` + `jwks-rsa`, before, during and after a rotation.
+ * Interoperability: live access tokens from the running server verify with `jose` (createRemoteJWKSet
+ * on the server's JWKS URL) and with `jsonwebtoken` + `jwks-rsa`, before, during and after a rotation.
+ * Live sign-ins read their code from the email the server sends to a local SMTP sink.
  * The rotation's 15-minute activation delay and the retired key's retention are compressed by moving
  * the stored key times back (what the passing of time would do), then re-reading the keys.
  */
-import { assert, describe, layer } from "@effect/vitest"
+import { afterAll, assert, describe, layer } from "@effect/vitest"
 import { PgClient } from "@effect/sql-pg"
 import { Effect, type Layer } from "effect"
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose"
@@ -14,10 +15,14 @@ import type { Database } from "../../src/platform/Database.ts"
 import { TokenSigner } from "../../src/sessions/TokenSigner.ts"
 import { rotate } from "../../src/sessions/TokenSignerLive.ts"
 import { hasPostgres, pgliteLayer, postgresLayer } from "../support/Db.ts"
+import { startSmtpSink } from "../support/Processes.ts"
 import { baseUrl, serverLayer } from "../support/Server.ts"
-import { endUser, signIn, tenantClients, uniqueEmail } from "../sessions/HttpFixtures.ts"
+import { endUser, liveSignIn, tenantClients, uniqueEmail } from "../sessions/HttpFixtures.ts"
 
 const ISSUER = "http://sesame.test" // PUBLIC_URL of the test server
+
+const mail = await startSmtpSink()
+afterAll(() => mail.close())
 
 /** The two independent verifiers a customer's API would run, both fetching the server's JWKS over HTTP. */
 const verifiers = (jwksUri: string, audience: string) => {
@@ -47,10 +52,10 @@ const shiftKeys = (interval: string) =>
       retired_at = retired_at - ${interval}::interval`).pipe(Effect.orDie)
 
 const suite = (name: string, database: Layer.Layer<Database>) =>
-  layer(serverLayer(database), { timeout: 120_000, excludeTestServices: true })(name, (it) => {
+  layer(serverLayer(database, { smtpUrl: mail.url }), { timeout: 120_000, excludeTestServices: true })(name, (it) => {
     it.effect("jose and jsonwebtoken+jwks-rsa verify our tokens before, during and after a key rotation", () =>
       Effect.gen(function*() {
-        const { tenant, test } = yield* tenantClients
+        const { tenant, live } = yield* tenantClients
         const url = yield* baseUrl
         const signer = yield* TokenSigner
         const check = verifiers(`${url}/.well-known/jwks.json`, tenant.id)
@@ -65,26 +70,26 @@ const suite = (name: string, database: Layer.Layer<Database>) =>
         const jwksKids = Effect.promise(() => fetch(`${url}/.well-known/jwks.json`).then((r) => r.json()))
           .pipe(Effect.map((body) => (body as { keys: ReadonlyArray<{ kid: string }> }).keys.map((k) => k.kid).sort()))
 
-        const before = yield* signIn(test, uniqueEmail("before"))
+        const before = yield* liveSignIn(live, mail, uniqueEmail("before"))
         const first = kidOf(before.session.accessToken)
         const claims = yield* both(before.session.accessToken)
-        assert.deepInclude(claims, { sub: before.user.id, sid: before.session.id, tid: tenant.id, iss: ISSUER })
+        assert.deepInclude(claims, { sub: before.user.id, sid: before.session.id, tid: tenant.id, iss: ISSUER, mode: "live" })
         assert.isString(claims.jti)
 
         // A deployment older than the activation delay: the rotated key is published now, signs later.
         yield* shiftKeys("1 hour")
         yield* signer.reload
-        const newKid = yield* rotate(new Date())
+        const newKid = (yield* rotate(new Date())).find((k) => k.mode === "live")?.kid ?? ""
         yield* signer.reload
         assert.deepStrictEqual(yield* jwksKids, [first, newKid].sort())
-        const during = yield* signIn(test, uniqueEmail("during"))
+        const during = yield* liveSignIn(live, mail, uniqueEmail("during"))
         assert.strictEqual(kidOf(during.session.accessToken), first)
         yield* both(during.session.accessToken)
 
         // 15 minutes later the new key signs; tokens of the old one still verify everywhere.
         yield* shiftKeys("15 minutes")
         yield* signer.reload
-        const after = yield* signIn(test, uniqueEmail("after"))
+        const after = yield* liveSignIn(live, mail, uniqueEmail("after"))
         assert.strictEqual(kidOf(after.session.accessToken), newKid)
         yield* both(after.session.accessToken)
         const refreshed = yield* (yield* endUser()).token.refresh({ payload: { refreshToken: before.session.refreshToken } })

@@ -87,15 +87,21 @@ describe.skipIf(!hasPostgres)("sessions across two server processes on one Postg
     assert.strictEqual(after, "TOKEN_INVALID")
   }, 30_000)
 
-  it("sesame keys rotate: both processes publish the new key within a minute; tokens keep verifying", async () => {
+  it("sesame keys rotate: both processes publish the new keys within a minute, each in its mode's JWKS; tokens keep verifying", async () => {
     const out = await cli(["keys", "rotate", "--json"], env)
-    const { kid } = JSON.parse(out.split("\n").find((l) => l.startsWith("{")) ?? "{}") as { kid: string }
-    assert.isString(kid)
+    const { rotated } = JSON.parse(out.split("\n").find((l) => l.startsWith("{")) ?? "{}") as {
+      rotated: Array<{ mode: "live" | "test"; kid: string }>
+    }
+    assert.deepStrictEqual(rotated.map((r) => r.mode), ["live", "test"])
+    const jwksPath = { live: "/.well-known/jwks.json", test: "/test/.well-known/jwks.json" }
+    const kidsAt = async (url: string) =>
+      ((await fetch(url).then((r) => r.json())) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid)
     for (const server of [a, b]) {
-      await eventually(`${server.url} to publish ${kid}`, async () => {
-        const body = (await fetch(`${server.url}/.well-known/jwks.json`).then((r) => r.json())) as { keys: Array<{ kid: string }> }
-        return body.keys.some((k) => k.kid === kid) ? true : undefined
-      }, 75_000, 1000)
+      for (const { mode, kid } of rotated) {
+        await eventually(`${server.url} to publish ${kid}`, async () =>
+          (await kidsAt(`${server.url}${jwksPath[mode]}`)).includes(kid) ? true : undefined, 75_000, 1000)
+      }
+      assert.notInclude(await kidsAt(`${server.url}${jwksPath.live}`), rotated[1]?.kid)
     }
     const signed = await signInOn(b)
     const verdict = await run(Effect.flatMap(clientOf(a.url, created.keys.test), (api) =>

@@ -6,7 +6,7 @@ import { assert, describe, layer } from "@effect/vitest"
 import { Effect, type Layer } from "effect"
 import { createHmac } from "node:crypto"
 import { decodeProtectedHeader, exportSPKI, generateKeyPair, importJWK, SignJWT } from "jose"
-import type { TenantId } from "../../src/domain/Ids.ts"
+import type { Mode, TenantId } from "../../src/domain/Ids.ts"
 import type { Database } from "../../src/platform/Database.ts"
 import { TokenSigner } from "../../src/sessions/TokenSigner.ts"
 import { hasPostgres, pgliteLayer, postgresLayer } from "../support/Db.ts"
@@ -38,7 +38,8 @@ const suite = (name: string, database: Layer.Layer<Database>) =>
         const header = decodeProtectedHeader(good)
         const claims = payloadOf(good)
         const signer = yield* TokenSigner
-        const jwk = (yield* signer.jwks()).keys.find((k) => k.kid === header.kid)
+        // The sign-in was made with a test key: its tokens come from the test issuer's keys.
+        const jwk = (yield* signer.jwks("test")).keys.find((k) => k.kid === header.kid)
         assert.isDefined(jwk)
         const pem = yield* Effect.promise(async () => {
           const key = await importJWK({ ...jwk }, "ES256")
@@ -46,9 +47,9 @@ const suite = (name: string, database: Layer.Layer<Database>) =>
           return exportSPKI(key)
         })
         const now = new Date()
-        const access = (overrides: { aud?: TenantId; tid?: TenantId }, ttl: number, at: Date) =>
+        const access = (overrides: { aud?: TenantId; tid?: TenantId; mode?: Mode }, ttl: number, at: Date) =>
           signer.signAccess({
-            sub: signed.user.id, aud: overrides.aud ?? tenant.id, tid: overrides.tid ?? tenant.id, sid: signed.session.id,
+            mode: overrides.mode ?? "test", sub: signed.user.id, aud: overrides.aud ?? tenant.id, tid: overrides.tid ?? tenant.id, sid: signed.session.id,
             amr: ["otp", "email"], email: signed.user.email, phone_number: null
           }, ttl, at).pipe(Effect.map((t) => t.token))
 
@@ -72,6 +73,7 @@ const suite = (name: string, database: Layer.Layer<Database>) =>
           "expired (signed by us)": { token: yield* access({}, 60, new Date(now.getTime() - 3 * 3600_000)), expired: true },
           "another tenant's audience (signed by us)": { token: yield* access({ aud: other.tenant.id, tid: other.tenant.id }, 600, now) },
           "aud differs from tid (signed by us)": { token: yield* access({ aud: other.tenant.id }, 600, now) },
+          "a live token for this test session (signed by us)": { token: yield* access({ mode: "live" }, 600, now) },
           "id token as access token (typ JWT)": { token: signed.idToken },
           "garbage": { token: "garbage" },
           "three garbage parts": { token: "a.b.c" },

@@ -6,6 +6,7 @@ import { Api } from "../../src/api/Api.ts"
 import type { Scope } from "../../src/domain/Ids.ts"
 import { ApiKeys } from "../../src/keys/ApiKeys.ts"
 import { randomId } from "../../src/platform/Crypto.ts"
+import { codeIn, type SmtpSink } from "../support/Processes.ts"
 import { clientFor, tenantFixture } from "../support/Server.ts"
 
 export type Client = HttpApiClient.ForApi<typeof Api>
@@ -20,6 +21,18 @@ export const signIn = (api: Client, email = uniqueEmail()) =>
   Effect.gen(function*() {
     const sent = yield* api.passwordless.send({ payload: { email } })
     return yield* api.passwordless.verify({ payload: { authRequestId: sent.authRequestId, code: sent.code ?? "", client } })
+  })
+
+/**
+ * Send a code with a LIVE key and verify it. A live send answers no code: it is read from the email
+ * the server delivered to `mail` (the server must be configured with `smtpUrl: mail.url`).
+ */
+export const liveSignIn = (api: Client, mail: SmtpSink, email = uniqueEmail("live")) =>
+  Effect.gen(function*() {
+    const sent = yield* api.passwordless.send({ payload: { email } })
+    const received = yield* Effect.promise(() => mail.waitFor(email))
+    const code = codeIn(received.raw) ?? ""
+    return yield* api.passwordless.verify({ payload: { authRequestId: sent.authRequestId, code, client } })
   })
 
 /** The end user's client: no API key, its own access token (or none). */

@@ -72,16 +72,16 @@ const suite = (db: Layer.Layer<PgClient.PgClient>) =>
         const now = yield* nowDate
         const { user, session, idToken } = yield* signIn(input(tenant))
         const signer = yield* TokenSigner
-        const jwks = createLocalJWKSet({ keys: [...(yield* signer.jwks()).keys] })
+        const jwks = createLocalJWKSet({ keys: [...(yield* signer.jwks("live")).keys] })
         const access = yield* Effect.promise(() =>
           jwtVerify(session.accessToken, jwks, { issuer: ISSUER, audience: tenant, typ: "at+jwt", algorithms: ["ES256"], currentDate: now }))
-        assert.deepInclude(access.payload, { sub: user.id, aud: tenant, tid: tenant, sid: session.id, amr: ["otp", "email"], email: user.email, exp: session.expiresAt })
+        assert.deepInclude(access.payload, { mode: "live", sub: user.id, aud: tenant, tid: tenant, sid: session.id, amr: ["otp", "email"], email: user.email, exp: session.expiresAt })
         assert.notProperty(access.payload, "phone_number")
         assert.strictEqual((yield* signer.verifyAccess(session.accessToken, now, tenant)).sid, session.id)
 
         const id = yield* Effect.promise(() => jwtVerify(idToken, jwks, { issuer: ISSUER, audience: tenant, currentDate: now }))
         assert.strictEqual(decodeProtectedHeader(idToken).typ, "JWT")
-        assert.deepInclude(id.payload, { sub: user.id, sid: session.id, email: user.email, email_verified: true, auth_time: seconds(now) })
+        assert.deepInclude(id.payload, { mode: "live", sub: user.id, sid: session.id, email: user.email, email_verified: true, auth_time: seconds(now) })
         assert.strictEqual((yield* Effect.flip(signer.verifyAccess(idToken, now)))._tag, "TokenInvalid")
       }))
 

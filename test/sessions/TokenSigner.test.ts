@@ -2,14 +2,15 @@ import { assert, it } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { createLocalJWKSet, decodeProtectedHeader, generateKeyPair, jwtVerify, SignJWT } from "jose"
-import { SessionId, UserId } from "../../src/domain/Ids.ts"
+import { type Mode, SessionId, UserId } from "../../src/domain/Ids.ts"
 import { randomId } from "../../src/platform/Crypto.ts"
 import { type AccessClaims, TokenSigner } from "../../src/sessions/TokenSigner.ts"
 import { configLayer, ISSUER, newTenant, nowDate } from "./Fixtures.ts"
 
-const claims = (): AccessClaims => {
+const claims = (mode: Mode = "live"): AccessClaims => {
   const tenant = newTenant()
   return {
+    mode,
     sub: UserId.make(randomId("usr")),
     aud: tenant,
     tid: tenant,
@@ -38,7 +39,7 @@ it.layer(TokenSigner.layerTest.pipe(Layer.provide(configLayer)))("TokenSigner (i
       const c = claims()
       const now = yield* nowDate
       const { token, expiresAt } = yield* signer.signAccess(c, 3600, now)
-      const jwks = yield* signer.jwks()
+      const jwks = yield* signer.jwks("live")
       const { payload, protectedHeader } = yield* promise(() =>
         jwtVerify(token, createLocalJWKSet({ keys: [...jwks.keys] }), {
           issuer: ISSUER, audience: c.tid, typ: "at+jwt", algorithms: ["ES256"], currentDate: now
@@ -49,20 +50,21 @@ it.layer(TokenSigner.layerTest.pipe(Layer.provide(configLayer)))("TokenSigner (i
       assert.strictEqual(expiresAt, Math.floor(now.getTime() / 1000) + 3600)
       assert.deepStrictEqual(
         { ...payload, jti: undefined },
-        { iss: ISSUER, sub: c.sub, aud: c.tid, tid: c.tid, sid: c.sid, amr: ["otp", "email"], email: "ada@example.com",
+        { iss: ISSUER, mode: "live", sub: c.sub, aud: c.tid, tid: c.tid, sid: c.sid, amr: ["otp", "email"], email: "ada@example.com",
           iat: Math.floor(now.getTime() / 1000), exp: expiresAt, jti: undefined }
       )
       assert.isString(payload.jti)
       assert.notProperty(payload, "phone_number")
       const verified = yield* signer.verifyAccess(token, now, c.tid)
       assert.strictEqual(verified.sub, c.sub)
+      assert.strictEqual(verified.mode, "live")
       assert.strictEqual(verified.phone_number, null)
       assert.deepStrictEqual(verified.amr, ["otp", "email"])
     }))
 
   it.effect("JWKS: public members only", () =>
     Effect.gen(function*() {
-      const { keys } = yield* (yield* TokenSigner).jwks()
+      const { keys } = yield* (yield* TokenSigner).jwks("live")
       assert.strictEqual(keys.length, 1)
       assert.deepStrictEqual(Object.keys(keys[0] ?? {}).sort(), ["alg", "crv", "kid", "kty", "use", "x", "y"])
       assert.include(keys[0], { kty: "EC", crv: "P-256", alg: "ES256", use: "sig" })
@@ -74,14 +76,14 @@ it.layer(TokenSigner.layerTest.pipe(Layer.provide(configLayer)))("TokenSigner (i
       const c = claims()
       const now = yield* nowDate
       const { token } = yield* signer.signId({
-        sub: c.sub, aud: c.tid, sid: c.sid, email: "ada@example.com", email_verified: true, phone_number: null,
+        mode: "live", sub: c.sub, aud: c.tid, sid: c.sid, email: "ada@example.com", email_verified: true, phone_number: null,
         phone_number_verified: false
       }, 3600, now)
-      const jwks = createLocalJWKSet({ keys: [...(yield* signer.jwks()).keys] })
+      const jwks = createLocalJWKSet({ keys: [...(yield* signer.jwks("live")).keys] })
       const { payload, protectedHeader } = yield* promise(() =>
         jwtVerify(token, jwks, { issuer: ISSUER, audience: c.tid, currentDate: now }))
       assert.strictEqual(protectedHeader.typ, "JWT")
-      assert.include(payload, { sub: c.sub, sid: c.sid, email: "ada@example.com", email_verified: true })
+      assert.include(payload, { mode: "live", sub: c.sub, sid: c.sid, email: "ada@example.com", email_verified: true })
       assert.strictEqual(payload.auth_time, Math.floor(now.getTime() / 1000))
       assert.notProperty(payload, "phone_number")
       assert.notProperty(payload, "phone_number_verified")
@@ -109,7 +111,7 @@ it.layer(TokenSigner.layerTest.pipe(Layer.provide(configLayer)))("TokenSigner (i
       const payload = JSON.parse(Buffer.from(part(token, 1), "base64url").toString()) as Record<string, unknown>
 
       yield* rejects(`${b64({ alg: "none", typ: "at+jwt", kid: header.kid })}.${part(token, 1)}.`)
-      const jwk = (yield* signer.jwks()).keys[0]
+      const jwk = (yield* signer.jwks("live")).keys[0]
       const hmacKey = new TextEncoder().encode(JSON.stringify(jwk))
       yield* rejects(yield* promise(() =>
         new SignJWT(payload).setProtectedHeader({ alg: "HS256", typ: "at+jwt", kid: header.kid ?? "" }).sign(hmacKey)))

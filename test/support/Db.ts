@@ -18,6 +18,9 @@ const migrated = (layer: Layer.Layer<Database, SqlError>) =>
 /** A fresh in-memory PGlite with migrations applied (each build is a new database, ~2–5 s). */
 export const pgliteLayer: Layer.Layer<Database> = migrated(layerEmbeddedMemory())
 
+/** A fresh in-memory PGlite with no migration applied (for upgrade tests). */
+export const emptyPgliteLayer: Layer.Layer<Database> = Layer.orDie(layerEmbeddedMemory())
+
 const admin = <A>(f: (sql: PgClient.PgClient) => Effect.Effect<A, SqlError>) =>
   Effect.flatMap(PgClient.PgClient, f).pipe(
     Effect.provide(PgClient.layer({ url: Redacted.make(adminUrl), maxConnections: 1 }))
@@ -39,6 +42,11 @@ export const freshPostgresDatabase: Effect.Effect<string, SqlError, Scope.Scope>
 /** A client to a fresh migrated database on the test server, dropped when the layer's scope closes. */
 export const postgresLayer: Layer.Layer<Database> = Layer.unwrap(
   Effect.map(Effect.orDie(freshPostgresDatabase), (url) => migrated(layerPostgres(Redacted.make(url))))
+)
+
+/** A client to a fresh empty database on the test server (no migration applied), dropped with the scope. */
+export const emptyPostgresLayer: Layer.Layer<Database> = Layer.unwrap(
+  Effect.map(Effect.orDie(freshPostgresDatabase), (url) => Layer.orDie(layerPostgres(Redacted.make(url))))
 )
 
 /** For tests that spawn server processes: an empty database's URL, and `drop` to remove it. */
