@@ -27,7 +27,8 @@ export const ApiRoutes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json
   Layer.merge(LinkPageRoutes)
 )
 
-export const serveOn = (port: number) =>
-  HttpRouter.serve(ApiRoutes, { disableLogger: true }).pipe(
-    Layer.provide(NodeHttpServer.layer(createServer, { port }))
+/** Serves on `host:port`; the HttpServer stays in the output so the caller can log the bound address. */
+export const serveOn = (port: number, host: string) =>
+  HttpRouter.serve(ApiRoutes, { disableLogger: true, disableListenLog: true }).pipe(
+    Layer.provideMerge(NodeHttpServer.layer(createServer, { port, host }))
   )
