@@ -21,5 +21,5 @@ const limiter = process.env["BENCH_LIMITS"] === "off" ? admitAll : RateLimiterPg
 Effect.gen(function* () {
   const config = yield* AppConfig
   yield* Effect.log(`bench server on ${config.port}, limits ${process.env["BENCH_LIMITS"] ?? "on"}`)
-  return yield* Layer.launch(serveOn(config.port).pipe(Layer.provideMerge(servicesOn(DatabaseLive, limiter))))
+  return yield* Layer.launch(serveOn(config.port, config.host).pipe(Layer.provideMerge(servicesOn(DatabaseLive, limiter))))
 }).pipe(Effect.provide(AppConfigLive.layer), NodeRuntime.runMain)

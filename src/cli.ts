@@ -2,6 +2,7 @@
 import { parseArgs } from "node:util"
 import { NodeRuntime } from "@effect/platform-node"
 import { Clock, Console, Effect, Layer, Logger, Option, Schema } from "effect"
+import { HttpServer } from "effect/http"
 import { AllScopes, ApiKeyId, Mode, Scope, TenantId } from "./domain/Ids.ts"
 import { ApiKeys } from "./keys/ApiKeys.ts"
 import { AppConfig } from "./platform/Config.ts"
@@ -53,13 +54,14 @@ const AdminLayer = Layer.mergeAll(TenantsLive.layer, ApiKeysLive.layer).pipe(
 const serve = Effect.gen(function* () {
   const config = yield* AppConfig
   const started = yield* Clock.currentTimeMillis
-  const app = serveOn(config.port).pipe(
+  const app = serveOn(config.port, config.host).pipe(
     Layer.provideMerge(Layer.effectDiscard(Option.isNone(config.databaseUrl) ? bootstrapDefaultTenant : Effect.void)),
     Layer.provideMerge(servicesOn(DatabaseLive))
   )
   return yield* Layer.launch(Layer.provideMerge(
     Layer.effectDiscard(Effect.gen(function* () {
-      yield* Effect.log(`Sesame listening on http://localhost:${config.port} (${Option.isSome(config.databaseUrl) ? "PostgreSQL" : `embedded database in ${config.dataDir}`}), ready in ${(yield* Clock.currentTimeMillis) - started} ms`)
+      const address = HttpServer.formatAddress((yield* HttpServer.HttpServer).address)
+      yield* Effect.log(`Sesame listening on ${address} (${Option.isSome(config.databaseUrl) ? "PostgreSQL" : `embedded database in ${config.dataDir}`}), ready in ${(yield* Clock.currentTimeMillis) - started} ms`)
     })),
     app
   ))

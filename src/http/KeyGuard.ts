@@ -6,29 +6,19 @@ import type { ApiKey } from "../keys/ApiKeys.ts"
 import { type Cidr, clientAddress, inAny, parseCidr } from "../keys/IpAllowlist.ts"
 import { keyChecks, noteLimit } from "../limits/Limits.ts"
 import { RateLimiter } from "../limits/RateLimiter.ts"
-import { AppConfig } from "../platform/Config.ts"
 import { randomId } from "../platform/Crypto.ts"
 import { Tenants } from "../tenants/Tenants.ts"
-
-export class InvalidTrustProxy extends Error {
-  override readonly name = "InvalidTrustProxy"
-}
+import { TrustedProxies } from "./TrustedProxies.ts"
 
 /**
  * What the API-key middleware checks once the key is known: where the call comes from (IP allowlist)
  * and how often the key calls (its per-minute limit), and who/where for the audit log.
  */
 export const makeKeyGuard = Effect.gen(function* () {
-  const config = yield* AppConfig
+  const trusted = yield* TrustedProxies
   const tenants = yield* Tenants
   const limiter = yield* RateLimiter
   const audit = yield* Audit
-  const trusted: Array<Cidr> = []
-  for (const entry of config.trustProxy ?? []) {
-    const cidr = parseCidr(entry)
-    if (cidr === undefined) return yield* Effect.die(new InvalidTrustProxy(`TRUST_PROXY: not an IP address or CIDR: ${entry}`))
-    trusted.push(cidr)
-  }
   const allowlists = new WeakMap<ApiKey, ReadonlyArray<Cidr>>()
   const allowlistOf = (key: ApiKey) => {
     let cidrs = allowlists.get(key)

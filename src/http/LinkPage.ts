@@ -51,15 +51,17 @@ export const LinkPageRoutes = HttpRouter.use((router) =>
         Effect.catch((error) => Effect.as(Effect.logWarning("hosted link page failed", error), unavailable))
       )
     yield* router.add("GET", "/l/:linkToken", guard(Effect.flatMap(tokenParam, exchange.view)))
-    yield* router.add("POST", "/l/:linkToken", guard(Effect.gen(function* () {
+    yield* router.add("POST", "/l/:linkToken", Effect.gen(function* () {
       const request = yield* HttpServerRequest.HttpServerRequest
       const linkToken = yield* tokenParam
       if (!isSameOrigin(request.headers, publicOrigin)) {
         // Rendered as the "try again" page, without looking the link up.
-        return { _tag: "Forbidden", page: null } as const
+        return respond({ _tag: "Forbidden", page: null })
       }
-      const form = yield* request.urlParamsBody.pipe(Effect.orElseSucceed(() => UrlParams.empty))
+      // Read under the edge's limit (Edge.ts): a body that outgrows it fails here and the edge answers
+      // 413, so the failure must not be folded into the page's own error handling.
+      const form = yield* request.urlParamsBody
       const field = (name: string) => Option.getOrElse(UrlParams.getFirst(form, name), () => "")
-      return yield* exchange.confirm(linkToken, { csrf: field("csrf"), renderedAt: field("rt") })
-    })))
+      return yield* guard(exchange.confirm(linkToken, { csrf: field("csrf"), renderedAt: field("rt") }))
+    }))
   }))

@@ -1,24 +1,22 @@
-import { ByteSize, Cause, Context, Effect, Layer, SchemaIssue } from "effect"
+import { Cause, Context, Effect, Layer, SchemaIssue } from "effect"
 import type { unhandled } from "effect/Types"
-import { HttpEffect, HttpServerRequest, HttpServerResponse } from "effect/http"
-import { HttpIncomingMessage } from "effect/http"
+import { isSqlError } from "effect/sql/SqlError"
+import { HttpEffect, HttpMethod, HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpApiError } from "effect/http-api"
 import {
   ApiKeyMissing,
   Internal,
-  PayloadTooLarge,
   ScopeMissing,
-  UnsupportedMediaType,
   ValidationFailed
 } from "../api/Errors.ts"
 import { ApiKeyAuth, CurrentKey, RequestGuard, RequiredScope } from "../api/Security.ts"
 import { ApiKeys } from "../keys/ApiKeys.ts"
 import { RateLimitBox } from "../limits/Limits.ts"
 import { RequestContext } from "../audit/Audit.ts"
+import { loggableSqlError } from "../platform/SqlErrorLog.ts"
+import { type BadInput, badJsonBody, badParams, MAX_JSON_DEPTH } from "./InputCheck.ts"
 import { makeKeyGuard } from "./KeyGuard.ts"
 import type { LimitState } from "../limits/RateLimiter.ts"
-
-export const MAX_BODY_BYTES = 64 * 1024
 
 const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
 
@@ -34,19 +32,34 @@ const validationFailed = (error: HttpApiError.HttpApiSchemaError) => {
   return new ValidationFailed(field === undefined ? { message } : { message, field })
 }
 
-const hasBody = (method: string) => method === "POST" || method === "PUT" || method === "PATCH"
+const problems = { nul: "must not contain a NUL character (U+0000)", depth: `is nested deeper than ${MAX_JSON_DEPTH} levels` } as const
+
+const refuseInput = (bad: BadInput) => {
+  const problem = problems[bad.problem]
+  return bad.field === undefined
+    ? new ValidationFailed({ message: `The request ${problem}.` })
+    : new ValidationFailed({ message: `${bad.field}: ${problem}`, field: bad.field })
+}
+
+/**
+ * NUL and nesting, once for every field of the body, query and path (InputCheck.ts). The body text is
+ * the request's cached one that the payload decoder parses next, so it is read and parsed only once;
+ * a body over the edge's MaxBodySize dies here and the edge answers 413.
+ */
+const checkInput = Effect.gen(function* () {
+  const request = yield* HttpServerRequest.HttpServerRequest
+  const route = yield* HttpRouter.RouteContext
+  const query = yield* HttpServerRequest.ParsedSearchParams
+  const inParams = badParams(request.url, route.params, query)
+  if (inParams !== undefined) return inParams
+  if (!HttpMethod.hasBody(request.method) || request.headers["content-type"] === undefined) return undefined
+  return badJsonBody(yield* Effect.orDie(request.text))
+})
 
 export const RequestGuardLive = Layer.succeed(RequestGuard)((httpEffect) =>
   Effect.gen(function* () {
-    const request = yield* HttpServerRequest.HttpServerRequest
-    if (hasBody(request.method)) {
-      const length = Number(request.headers["content-length"] ?? "0")
-      if (length > MAX_BODY_BYTES) return yield* new PayloadTooLarge({})
-      const type = request.headers["content-type"]
-      if (length > 0 && (type === undefined || !/^application\/(.+\+)?json\s*(;|$)/i.test(type))) {
-        return yield* new UnsupportedMediaType({})
-      }
-    }
+    const bad = yield* checkInput
+    if (bad !== undefined) return yield* refuseInput(bad)
     return yield* httpEffect.pipe(
       // RFC 6585 / RFC 9110: every 429 and 503 carries Retry-After, in seconds, like its body.
       Effect.tapError((error) =>
@@ -54,16 +67,17 @@ export const RequestGuardLive = Layer.succeed(RequestGuard)((httpEffect) =>
           ? HttpEffect.appendPreResponseHandler((_request, response) =>
             Effect.succeed(HttpServerResponse.setHeader(response, "retry-after", String(error.retryAfter))))
           : Effect.void),
-      Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(MAX_BODY_BYTES)),
       Effect.catch((error): Effect.Effect<never, unhandled | ValidationFailed | Internal> => {
         if (!HttpApiError.HttpApiSchemaError.is(error)) return Effect.fail(error)
         return error.kind === "Body" || error.kind === "ResponseHeaders"
           ? Effect.logError("response encoding failed", error).pipe(Effect.andThen(Effect.fail(new Internal({}))))
           : Effect.fail(validationFailed(error))
       }),
-      // A defect is a bug: log it with its cause, answer a bare INTERNAL (no stack, no SQL).
+      // A defect is a bug: log it with its cause (a SqlError without the values PostgreSQL quotes),
+      // answer a bare INTERNAL (no stack, no SQL).
       Effect.catchDefect((defect) =>
-        Effect.logError("defect", Cause.die(defect)).pipe(Effect.andThen(Effect.fail(new Internal({})))))
+        Effect.logError("defect", isSqlError(defect) ? loggableSqlError(defect) : Cause.die(defect)).pipe(
+          Effect.andThen(Effect.fail(new Internal({})))))
     )
   })
 )

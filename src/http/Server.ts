@@ -9,11 +9,16 @@ import { AdminHandlers } from "./AdminHandlers.ts"
 import { ExchangeHandlers } from "./ExchangeHandlers.ts"
 import { Handlers } from "./Handlers.ts"
 import { LinkPageRoutes } from "./LinkPage.ts"
+import { EdgeLive } from "./Edge.ts"
 import { ApiKeyAuthLive, RequestGuardLive } from "./Middleware.ts"
 import { SessionHandlers } from "./SessionHandlers.ts"
 import { TemplateHandlers } from "./TemplateHandlers.ts"
+import * as TrustedProxies from "./TrustedProxies.ts"
 
-/** The HttpApi routes (+ `/openapi.json`) with their handlers and middleware; needs the domain services. */
+/**
+ * The HttpApi routes (+ `/openapi.json`), the hosted link page, and the edge middleware in front of
+ * every route (body limits, content types, security headers); needs the domain services.
+ */
 export const ApiRoutes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pipe(
   Layer.provide(Handlers),
   Layer.provide(ExchangeHandlers),
@@ -24,10 +29,13 @@ export const ApiRoutes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json
   Layer.provide(ApiKeyAuthLive),
   Layer.provide(RequestGuardLive),
   // the hosted link page (#7): plain HTML routes beside the HttpApi
-  Layer.merge(LinkPageRoutes)
+  Layer.merge(LinkPageRoutes),
+  Layer.merge(EdgeLive),
+  Layer.provide(TrustedProxies.layer)
 )
 
-export const serveOn = (port: number) =>
-  HttpRouter.serve(ApiRoutes, { disableLogger: true }).pipe(
-    Layer.provide(NodeHttpServer.layer(createServer, { port }))
+/** Serves on `host:port`; the HttpServer stays in the output so the caller can log the bound address. */
+export const serveOn = (port: number, host: string) =>
+  HttpRouter.serve(ApiRoutes, { disableLogger: true, disableListenLog: true }).pipe(
+    Layer.provideMerge(NodeHttpServer.layer(createServer, { port, host }))
   )

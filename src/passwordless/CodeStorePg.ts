@@ -2,6 +2,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Effect, Layer } from "effect"
 import { isSqlError, type SqlError } from "effect/sql/SqlError"
 import { ServiceUnavailable } from "../api/Errors.ts"
+import { loggableSqlError } from "../platform/SqlErrorLog.ts"
 import type { AuthRequestRow, Key } from "./CodeStore.ts"
 import { CodeStore, ConsumeResult, ResendResult } from "./CodeStore.ts"
 import { blocked } from "./Rules.ts"
@@ -12,7 +13,7 @@ export const unavailable = <A, E, R>(
 ): Effect.Effect<A, Exclude<E, SqlError> | ServiceUnavailable, R> =>
   Effect.catch(effect, (error): Effect.Effect<never, Exclude<E, SqlError> | ServiceUnavailable> =>
     isSqlError(error)
-      ? Effect.logError("database error", error).pipe(Effect.andThen(Effect.fail(new ServiceUnavailable({ retryAfter: 1 }))))
+      ? Effect.logError("database error", loggableSqlError(error)).pipe(Effect.andThen(Effect.fail(new ServiceUnavailable({ retryAfter: 1 }))))
       : Effect.fail(error as Exclude<E, SqlError>))
 
 const COLUMNS = "tenant_id, id, mode, channel, type, identifier, email, phone, code_hash, code_length, link_hash, code_challenge, " +

@@ -22,6 +22,8 @@ export interface SmsConfig {
 /** Sesame's process configuration: the one place that reads the environment (DESIGN.md "Configuration"). */
 export class AppConfig extends Context.Service<AppConfig, {
   readonly port: number
+  /** HOST: the address to listen on; loopback unless the operator opens it (`0.0.0.0` / `::` = every interface). */
+  readonly host: string
   readonly publicUrl: string
   readonly databaseUrl: Option.Option<Redacted.Redacted<string>>
   readonly dataDir: string
@@ -46,6 +48,7 @@ export class AppConfig extends Context.Service<AppConfig, {
 
 export const config = Config.all({
   port: Config.Port("PORT").pipe(Config.withDefault(8787)),
+  host: Config.NonEmptyString("HOST").pipe(Config.withDefault("127.0.0.1")),
   publicUrl: Config.option(Config.String("PUBLIC_URL")),
   databaseUrl: Config.option(Config.Redacted("DATABASE_URL")),
   dataDir: Config.String("SESAME_DATA_DIR").pipe(Config.withDefault("./.sesame")),
@@ -82,6 +85,7 @@ export const layer = Layer.effect(AppConfig)(
     }
     return {
       port: c.port,
+      host: c.host.trim(),
       publicUrl: Option.getOrElse(c.publicUrl, () => `http://localhost:${c.port}`).replace(/\/+$/, ""),
       databaseUrl: c.databaseUrl,
       dataDir: c.dataDir,

@@ -13,6 +13,7 @@ export const nowDate = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
 export const configLayer = Layer.succeed(AppConfig)({
   port: 0,
+  host: "127.0.0.1",
   publicUrl: ISSUER,
   databaseUrl: Option.none(),
   dataDir: "./.sesame-test",

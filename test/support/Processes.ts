@@ -31,7 +31,7 @@ export const freePort = (): Promise<number> =>
   })
 
 // Variables of the developer's shell that must not leak into a child's configuration.
-const inherited = ["DATABASE_URL", "SMTP_URL", "SMTP_FROM", "PORT", "PUBLIC_URL", "SESAME_DATA_DIR", "SESAME_SECRET",
+const inherited = ["DATABASE_URL", "SMTP_URL", "SMTP_FROM", "PORT", "HOST", "TRUST_PROXY", "PUBLIC_URL", "SESAME_DATA_DIR", "SESAME_SECRET",
   "DELIVERY_POLL_MS", "DELIVERY_RETRY_BASE_MS", "LOG_FORMAT", "NODE_OPTIONS",
   "WEBHOOKS_ALLOW_PRIVATE", "WEBHOOK_RETRY_BASE_MS", "WEBHOOK_TIMEOUT_MS"]
 
@@ -97,7 +97,9 @@ export const startServer = async (env: Readonly<Record<string, string>>, options
   child.stdout?.on("data", collect)
   child.stderr?.on("data", collect)
 
-  const url = `http://127.0.0.1:${port}`
+  // A server on one address is reached there; one on every interface (or the default) on loopback.
+  const host = env["HOST"] === undefined || env["HOST"] === "0.0.0.0" || env["HOST"] === "::" ? "127.0.0.1" : env["HOST"]
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`
   const stop = async (graceMs = 5000) => {
     if (child.exitCode !== null || child.signalCode !== null) return
     child.kill("SIGTERM")

@@ -21,11 +21,14 @@ export interface TestConfig {
   readonly webhookTimeoutMs?: number
   /** SMS providers (#4): e.g. Twilio pointed at a local stand-in server. */
   readonly sms?: SmsConfig
+  /** TRUST_PROXY: the proxies whose X-Forwarded-* headers count. */
+  readonly trustProxy?: ReadonlyArray<string>
 }
 
 export const testConfig = (options: TestConfig = {}) =>
   Layer.succeed(AppConfig)({
     port: 0,
+    host: "127.0.0.1",
     publicUrl: options.publicUrl ?? "http://sesame.test",
     databaseUrl: Option.none(),
     dataDir: "./.sesame-test",
@@ -39,7 +42,8 @@ export const testConfig = (options: TestConfig = {}) =>
     ...(options.webhooksAllowPrivate === undefined ? {} : { webhooksAllowPrivate: options.webhooksAllowPrivate }),
     ...(options.webhookRetryBaseMs === undefined ? {} : { webhookRetryBaseMs: options.webhookRetryBaseMs }),
     ...(options.webhookTimeoutMs === undefined ? {} : { webhookTimeoutMs: options.webhookTimeoutMs }),
-    ...(options.sms === undefined ? {} : { sms: options.sms })
+    ...(options.sms === undefined ? {} : { sms: options.sms }),
+    ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy })
   })
 
 /** The real server (all services, HTTP on a random port) on the given database. */

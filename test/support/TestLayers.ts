@@ -41,7 +41,7 @@ export const PasswordlessTest = PasswordlessLive.layer.pipe(
   Layer.provide(Accounts.layerTest()),
   Layer.provide(Secrets.layerTest),
   Layer.provide(Layer.succeed(AppConfig)({
-    port: 0, publicUrl: "http://sesame.test", databaseUrl: Option.none(), dataDir: "./.sesame-test", secret: Option.none(),
+    port: 0, host: "127.0.0.1", publicUrl: "http://sesame.test", databaseUrl: Option.none(), dataDir: "./.sesame-test", secret: Option.none(),
     smtpUrl: Option.none(), smtpFrom: "Sesame Test <no-reply@sesame.test>", production: false, workerPollMs: 200,
     deliveryRetryBaseMs: 100, logFormat: "pretty"
   })),
