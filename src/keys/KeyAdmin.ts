@@ -35,6 +35,13 @@ export class KeyAdmin extends Context.Service<KeyAdmin, {
   readonly revoke: (caller: Caller, id: ApiKeyId) => Effect.Effect<void, NotFound | ScopeMissing | ServiceUnavailable>
 }>()("sesame/KeyAdmin") {}
 
+/** 403 SCOPE_MISSING for a key that would create or revoke a key stronger than itself, saying why. */
+const escalation = (verb: "create" | "revoke", stronger: NonNullable<ReturnType<typeof strongerThan>>) =>
+  new ScopeMissing({
+    message: `A key cannot ${verb} a key stronger than itself: ${stronger.reason}.`,
+    ...(stronger.scope === undefined ? {} : { scope: stronger.scope })
+  })
+
 export const make = Effect.gen(function* () {
   const keys = yield* ApiKeys
   const audit = yield* Audit
@@ -53,13 +60,9 @@ export const make = Effect.gen(function* () {
     list: (caller) => Effect.map(keys.list(caller.tenantId, caller.mode), (list) => ({ keys: list.map(toView) })),
 
     create: Effect.fn("KeyAdmin.create")(function* (caller: Caller, request: CreateKeyRequest) {
-      // No escalation: a test key never mints a live key, and no key grants a scope it lacks itself.
+      // No escalation: a test key never mints a live key, and no key mints one stronger than itself (below).
       if (request.mode !== caller.mode) {
         return yield* new ScopeMissing({ message: `A ${caller.mode} key can only create ${caller.mode} keys.` })
-      }
-      const missing = request.scopes.find((s) => !caller.scopes.includes(s))
-      if (missing !== undefined) {
-        return yield* new ScopeMissing({ message: "A key cannot grant a scope it does not hold.", scope: missing })
       }
       const nowMs = yield* Clock.currentTimeMillis
       if (request.expiresAt !== undefined && request.expiresAt * 1000 <= nowMs) {
@@ -79,12 +82,7 @@ export const make = Effect.gen(function* () {
         ipAllowlist: allowlist,
         expiresAt: request.expiresAt === undefined ? null : new Date(request.expiresAt * 1000)
       }, self)
-      if (stronger !== undefined) {
-        return yield* new ScopeMissing({
-          message: `A key cannot create a key stronger than itself: ${stronger.reason}.`,
-          ...(stronger.scope === undefined ? {} : { scope: stronger.scope })
-        })
-      }
+      if (stronger !== undefined) return yield* escalation("create", stronger)
       const created = yield* keys.create({
         tenantId: caller.tenantId,
         name: request.name,
@@ -107,12 +105,7 @@ export const make = Effect.gen(function* () {
       if (target === undefined) return yield* new NotFound({})
       // A leaked narrow key must not be able to lock the owner out by revoking the keys above it.
       const stronger = strongerThan(target, self)
-      if (stronger !== undefined) {
-        return yield* new ScopeMissing({
-          message: `A key cannot revoke a key stronger than itself: ${stronger.reason}.`,
-          ...(stronger.scope === undefined ? {} : { scope: stronger.scope })
-        })
-      }
+      if (stronger !== undefined) return yield* escalation("revoke", stronger)
       yield* keys.revoke(id, { tenantId: caller.tenantId, mode: caller.mode })
       yield* audit.record({ tenantId: caller.tenantId, mode: caller.mode, type: "key.revoked", subject: id, details: {} })
     })
