@@ -1,7 +1,7 @@
 import { PgClient } from "@effect/sql-pg"
 import { Clock, Effect, Layer } from "effect"
 import { randomId } from "../platform/Crypto.ts"
-import { unavailable } from "../passwordless/CodeStorePg.ts"
+import { unavailable } from "../platform/Sql.ts"
 import { Audit, type AuditEntry, type AuditEvent, RequestContext, SAMPLE_MS } from "./Audit.ts"
 
 export const make = Effect.gen(function* () {

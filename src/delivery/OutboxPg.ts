@@ -5,7 +5,7 @@ import { MessageId } from "../domain/Ids.ts"
 import type { AuthRequestId, Channel, Mode, TenantId } from "../domain/Ids.ts"
 import { randomId } from "../platform/Crypto.ts"
 import { Secrets } from "../platform/Secrets.ts"
-import { unavailable } from "../passwordless/CodeStorePg.ts"
+import { unavailable } from "../platform/Sql.ts"
 import type { Claimed, DeliveryStatus } from "./Outbox.ts"
 import { MessagePayload, Outbox } from "./Outbox.ts"
 

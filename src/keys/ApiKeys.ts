@@ -4,7 +4,7 @@ import { ApiKeyInvalid, NotFound, ServiceUnavailable } from "../api/Errors.ts"
 import type { ApiKeyId, Mode, Scope, TenantId } from "../domain/Ids.ts"
 import { randomId, randomToken, sha256 } from "../platform/Crypto.ts"
 import { makeTtlCache } from "../platform/TtlCache.ts"
-import { unavailable } from "../passwordless/CodeStorePg.ts"
+import { unavailable } from "../platform/Sql.ts"
 
 export interface ApiKey {
   readonly id: ApiKeyId

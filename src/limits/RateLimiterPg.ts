@@ -1,6 +1,6 @@
 import { PgClient } from "@effect/sql-pg"
 import { Clock, Effect, Layer, Schedule } from "effect"
-import { unavailable } from "../passwordless/CodeStorePg.ts"
+import { unavailable } from "../platform/Sql.ts"
 import { leased } from "./Leases.ts"
 import { algorithmOf, type Check, decide, RateLimiter, slide, SLOTS, tally, type Window } from "./RateLimiter.ts"
 

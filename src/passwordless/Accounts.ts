@@ -2,7 +2,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Context, Effect, Layer } from "effect"
 import type { ServiceUnavailable } from "../api/Errors.ts"
 import type { Key } from "./CodeStore.ts"
-import { unavailable } from "./CodeStorePg.ts"
+import { unavailable } from "../platform/Sql.ts"
 
 /** Whether an identifier already has an account, for tenants with sign-up turned off. */
 export class Accounts extends Context.Service<Accounts, {

@@ -1,20 +1,9 @@
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Layer } from "effect"
-import { isSqlError, type SqlError } from "effect/sql/SqlError"
-import { ServiceUnavailable } from "../api/Errors.ts"
-import { loggableSqlError } from "../platform/SqlErrorLog.ts"
+import { unavailable } from "../platform/Sql.ts"
 import type { AuthRequestRow, Key } from "./CodeStore.ts"
 import { CodeStore, ConsumeResult, ResendResult } from "./CodeStore.ts"
 import { blocked } from "./Rules.ts"
-
-/** Infrastructure failure → the declared 503 (with Retry-After); the cause goes to the log, never the caller. */
-export const unavailable = <A, E, R>(
-  effect: Effect.Effect<A, E | SqlError, R>
-): Effect.Effect<A, Exclude<E, SqlError> | ServiceUnavailable, R> =>
-  Effect.catch(effect, (error): Effect.Effect<never, Exclude<E, SqlError> | ServiceUnavailable> =>
-    isSqlError(error)
-      ? Effect.logError("database error", loggableSqlError(error)).pipe(Effect.andThen(Effect.fail(new ServiceUnavailable({ retryAfter: 1 }))))
-      : Effect.fail(error as Exclude<E, SqlError>))
 
 const COLUMNS = "tenant_id, id, mode, channel, type, identifier, email, phone, code_hash, code_length, link_hash, code_challenge, " +
   "redirect_url, state, template, locale, metadata, approval, render_options, client_ip, user_agent, attempts, max_attempts, resends, " +

@@ -2,7 +2,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Effect, Layer } from "effect"
 import type { AuthRequestId } from "../domain/Ids.ts"
 import type { AuthRequestRow } from "./CodeStore.ts"
-import { unavailable } from "./CodeStorePg.ts"
+import { unavailable } from "../platform/Sql.ts"
 import { ExchangeCodes, RedeemResult } from "./ExchangeCodes.ts"
 
 const COLUMNS = "tenant_id, id, mode, channel, type, identifier, email, phone, code_hash, code_length, link_hash, code_challenge, " +

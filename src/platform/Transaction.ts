@@ -1,7 +1,7 @@
 import { Context, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { ServiceUnavailable } from "../api/Errors.ts"
-import { unavailable } from "../passwordless/CodeStorePg.ts"
+import { unavailable } from "./Sql.ts"
 
 /** Runs an effect in one database transaction (the test layer just runs it). */
 export class Transaction extends Context.Service<Transaction, {

@@ -1,6 +1,6 @@
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Layer } from "effect"
-import { unavailable } from "../passwordless/CodeStorePg.ts"
+import { unavailable } from "../platform/Sql.ts"
 import { RiskScorer, staticSignals } from "./RiskScorer.ts"
 import { scoreOf } from "./Score.ts"
 import { VELOCITY_WINDOW_MS } from "./Weights.ts"

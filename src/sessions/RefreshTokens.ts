@@ -2,7 +2,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Context, Effect, Layer, Schema } from "effect"
 import type { ServiceUnavailable } from "../api/Errors.ts"
 import { Mode, SessionId, TenantId, UserId } from "../domain/Ids.ts"
-import { unavailable } from "../passwordless/CodeStorePg.ts"
+import { unavailable } from "../platform/Sql.ts"
 import type { UserRow } from "./UserStore.ts"
 
 export type RotateOutcome =

@@ -3,7 +3,7 @@ import { Context, Effect, Layer, Schema } from "effect"
 import type { ServiceUnavailable } from "../api/Errors.ts"
 import type { SessionInfo } from "../api/Sessions.ts"
 import { Mode, SessionId, type TenantId, UserId } from "../domain/Ids.ts"
-import { unavailable } from "../passwordless/CodeStorePg.ts"
+import { unavailable } from "../platform/Sql.ts"
 
 /** A `sessions` row as the client returns it. */
 export const SessionRow = Schema.Struct({

@@ -1,7 +1,7 @@
 import { PgClient } from "@effect/sql-pg"
 import { Clock, Effect, Layer, Schema } from "effect"
 import { SessionId } from "../domain/Ids.ts"
-import { unavailable } from "../passwordless/CodeStorePg.ts"
+import { unavailable } from "../platform/Sql.ts"
 import { randomId, randomToken, sha256 } from "../platform/Crypto.ts"
 import { issueTokens } from "./IssueTokens.ts"
 import { Sessions, type SignInInput } from "./Sessions.ts"

@@ -3,7 +3,7 @@ import { Context, Effect, Layer, Option, Schema } from "effect"
 import type { ServiceUnavailable } from "../api/Errors.ts"
 import type { User } from "../api/Shapes.ts"
 import { type Mode, type TenantId, UserId } from "../domain/Ids.ts"
-import { unavailable } from "../passwordless/CodeStorePg.ts"
+import { unavailable } from "../platform/Sql.ts"
 
 /** A `users` row as the client returns it (camelCase names, timestamptz as Date). */
 export const UserRow = Schema.Struct({

@@ -11,7 +11,7 @@ import { validateAllowlistEntry } from "../domain/Redirect.ts"
 import { tenantTemplateProblem } from "../templates/TenantTemplates.ts"
 import { TenantSettings } from "../domain/TenantSettings.ts"
 import { Transaction } from "../platform/Transaction.ts"
-import { unavailable } from "../passwordless/CodeStorePg.ts"
+import { unavailable } from "../platform/Sql.ts"
 import { Tenants } from "./Tenants.ts"
 import { changesOf, mergePatch } from "./SettingsPatch.ts"
 

@@ -5,7 +5,7 @@ import type { Mode, TenantId } from "../domain/Ids.ts"
 import { policyOf, type Policy, TenantSettings } from "../domain/TenantSettings.ts"
 import { randomId } from "../platform/Crypto.ts"
 import { makeTtlCache } from "../platform/TtlCache.ts"
-import { unavailable } from "../passwordless/CodeStorePg.ts"
+import { unavailable } from "../platform/Sql.ts"
 
 /** One mode's settings document and the policy its sends, verifies and sessions use. */
 export interface ModeSettings {

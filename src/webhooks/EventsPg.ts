@@ -1,6 +1,6 @@
 import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
-import { unavailable } from "../passwordless/CodeStorePg.ts"
+import { unavailable } from "../platform/Sql.ts"
 import { randomId } from "../platform/Crypto.ts"
 import { Events } from "./Events.ts"
 

@@ -1,7 +1,7 @@
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Layer } from "effect"
 import type { EventType, WebhookDelivery, WebhookDeliveryId, WebhookEndpoint, WebhookEndpointId } from "../api/Webhooks.ts"
-import { unavailable } from "../passwordless/CodeStorePg.ts"
+import { unavailable } from "../platform/Sql.ts"
 import { fanOutSql, claimSql, type ClaimRow } from "./WebhookQueries.ts"
 import { type Claimed, type Owner, WebhookStore } from "./WebhookStore.ts"
 

@@ -7,7 +7,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Logger } from "effect"
 import { SqlClient } from "effect/sql"
 import { inspect } from "node:util"
-import { unavailable } from "../../src/passwordless/CodeStorePg.ts"
+import { unavailable } from "../../src/platform/Sql.ts"
 import { hasPostgres, pgliteLayer, postgresLayer } from "../support/Db.ts"
 
 const SUBMITTED = "submitted-by-a-caller"
