@@ -18,8 +18,10 @@ import { AppConfig } from "../platform/Config.ts"
 import { Transaction } from "../platform/Transaction.ts"
 import { Sessions } from "../sessions/Sessions.ts"
 import { Tenants } from "../tenants/Tenants.ts"
-import { noteLimit, sendChecks, verifyChecks } from "../limits/Limits.ts"
-import { type Check, RateLimiter } from "../limits/RateLimiter.ts"
+import { sendChecks, verifyChecks } from "../limits/Limits.ts"
+import { type Check, type Decision, RateLimiter } from "../limits/RateLimiter.ts"
+import { enforce } from "../limits/Enforce.ts"
+import { IssueStore } from "./IssueStore.ts"
 import { Audit } from "../audit/Audit.ts"
 import { Accounts } from "./Accounts.ts"
 import { type Outgoing, outgoing } from "./Enumeration.ts"
@@ -89,22 +91,14 @@ export const make = Effect.gen(function* () {
   const accounts = yield* Accounts
   const events = yield* Events
   const sms = { prepare: yield* SmsPrepare.make }
+  const issueStore = yield* IssueStore
   // the hosted link page lives at {publicUrl}/l/{linkToken} (#7)
   const publicUrl = (yield* AppConfig).publicUrl
 
   /** Counts the request against `checks`; refused → RATE_LIMITED naming the limit (sampled into the audit log). */
   const limit = (caller: Caller, checks: ReadonlyArray<Check>, nowMs: number) =>
-    Effect.gen(function* () {
-      const decision = yield* limiter.take(caller.tenantId, checks, nowMs)
-      yield* noteLimit(decision.tightest)
-      if (decision.allowed) return
-      const name = decision.tightest.name
-      const retryAfter = seconds(decision.retryAfterMs)
-      yield* audit.sampled(`${caller.mode}:${name}`, {
-        tenantId: caller.tenantId, mode: caller.mode, type: "rate_limited", subject: name, details: { limit: name, retryAfter }
-      })
-      return yield* new RateLimited({ limit: name, retryAfter })
-    })
+    Effect.flatMap(limiter.take(caller.tenantId, checks, nowMs), (decision) => verdict(caller, decision))
+  const verdict = (caller: Caller, decision: Decision) => enforce(audit, caller, `${caller.mode}:${decision.tightest.name}`, decision)
 
   // A key always belongs to an existing tenant (foreign key), so a missing tenant is a defect.
   // The caller's mode's settings only: a test key's settings never reach a live send (issue 10).
@@ -160,31 +154,55 @@ export const make = Effect.gen(function* () {
     ...(caller.mode === "test" && credentials.linkToken !== null ? { linkToken: credentials.linkToken } : {})
   })
 
+  /**
+   * Writes a send (IssueStore: the limits, the auth request and its message in one step), then, after
+   * it committed, wakes the worker or, for "sync", delivers inline. Test keys deliver nothing.
+   */
+  const issue = (caller: Caller, row: AuthRequestRow, message: Outgoing, checks: ReadonlyArray<Check>, nowMs: number, sync: boolean) =>
+    Effect.gen(function* () {
+      // A suppressed message (sign-up off, unknown address) is a row like any other, so both paths do
+      // the same work (Enumeration.ts); no worker ever delivers it.
+      const { decision, messageId } = yield* issueStore.issue({
+        row,
+        message: {
+          tenantId: caller.tenantId, mode: caller.mode, authRequestId: row.id, channel: row.channel, recipient: row.identifier,
+          email: message.payload, suppressed: message.suppressed, expiresAt: row.expiresAt
+        },
+        checks,
+        now: new Date(nowMs)
+      })
+      yield* verdict(caller, decision)
+      if (messageId === undefined) return yield* Effect.die(new Error("a send was admitted without its message"))
+      if (caller.mode === "test") return "sent" as const
+      if (sync) {
+        if (!message.suppressed) yield* worker.deliverNow(caller.tenantId, messageId)
+        return "sent" as const
+      }
+      yield* worker.wake
+      return "queued" as const
+    })
+
   const send = Effect.fn("Passwordless.send")(function* (caller: Caller, request: SendRequest) {
     const tenant = yield* tenantOf(caller)
+    const sync = request.deliver === "sync"
     if (request.channel === "sms") {
-      // SMS (#4): validation, risk, pumping limits and the row live in SmsSender; queued like an email.
-      const prepared = yield* sms.prepare(caller, tenant.policy, request, limit)
-      const delivery = yield* dispatch(caller, prepared.row, prepared.message, prepared.nowMs, store.insert(prepared.row), request.deliver === "sync")
+      // SMS (#4): validation, risk, the pumping limits and the row come from SmsPrepare; written like an email.
+      const prepared = yield* sms.prepare(caller, tenant.policy, request)
+      const delivery = yield* issue(caller, prepared.row, prepared.message, prepared.checks, prepared.nowMs, sync)
       return { ...response(caller, prepared.row, prepared.credentials, delivery, prepared.nowMs), ...prepared.extra }
     }
     const { email, type, expiresIn } = yield* checkEmailSend(request, tenant.policy)
     const nowMs = yield* Clock.currentTimeMillis
-    // Counted before anything is written or queued: a refused send costs nothing.
-    yield* limit(caller, sendChecks(tenant.policy, {
-      mode: caller.mode, identifier: email, link: type !== "OTP", ip: request.client?.ipAddress
-    }), nowMs)
     // Sign-up off: the same look-up for every address, and an unknown one gets a decoy (Enumeration.ts).
     const known = tenant.policy.allowSignup || (yield* accounts.exists({ tenantId: caller.tenantId, mode: caller.mode }, email))
     const now = new Date(nowMs)
     const id = randomId("ar") as AuthRequestId
     const issued = credentialsFor(id, type, request.codeLength ?? 6)
     const credentials = issued.credentials
-    const codeHash = known ? issued.codeHash : null
-    const linkHash = known ? issued.linkHash : null
     const row: AuthRequestRow = {
       tenantId: caller.tenantId, id, mode: caller.mode, channel: "email", type, identifier: email, email, phone: null,
-      codeHash, codeLength: request.codeLength ?? 6, linkHash, codeChallenge: request.codeChallenge ?? null, redirectUrl: request.redirectUrl ?? null,
+      codeHash: known ? issued.codeHash : null, codeLength: request.codeLength ?? 6, linkHash: known ? issued.linkHash : null,
+      codeChallenge: request.codeChallenge ?? null, redirectUrl: request.redirectUrl ?? null,
       state: request.state ?? null, template: request.template ?? "SIGNIN", locale: request.locale ?? null,
       metadata: request.metadata ?? null, approval: request.approval ?? null,
       renderOptions: request.emailContent === undefined && request.templateVariables === undefined ? null : {
@@ -197,8 +215,9 @@ export const make = Effect.gen(function* () {
       // sealed on both paths (the same work); a decoy's credentials verify nothing either way
       sealedCredentials: sealFor(tenant.policy, credentials, id, secrets.seal)
     }
-    const message = outgoing(row, credentials, tenant.policy, nowMs, publicUrl)
-    const delivery = yield* dispatch(caller, row, message, nowMs, store.insert(row), request.deliver === "sync")
+    // Counted in the same statement as the writes: a refused send writes nothing.
+    const checks = sendChecks(tenant.policy, { mode: caller.mode, identifier: email, link: type !== "OTP", ip: request.client?.ipAddress })
+    const delivery = yield* issue(caller, row, outgoing(row, credentials, tenant.policy, nowMs, publicUrl), checks, nowMs, sync)
     return response(caller, row, credentials, delivery, nowMs)
   })
 

@@ -1,11 +1,9 @@
 import { Clock, Effect } from "effect"
 import type { CurrentKey } from "../api/Security.ts"
 import type { SendRequest } from "../api/Passwordless.ts"
-import type { RateLimited, ServiceUnavailable } from "../api/Errors.ts"
 import type { AuthRequestId } from "../domain/Ids.ts"
 import type { Policy } from "../domain/TenantSettings.ts"
 import { sendChecks, smsChecks } from "../limits/Limits.ts"
-import type { Check } from "../limits/RateLimiter.ts"
 import { Accounts } from "../passwordless/Accounts.ts"
 import type { AuthRequestRow } from "../passwordless/CodeStore.ts"
 import type { Credentials } from "../passwordless/Compose.ts"
@@ -19,13 +17,12 @@ import { Events } from "../webhooks/Events.ts"
 import { checkSmsSend } from "./SmsSend.ts"
 
 type Caller = CurrentKey["Service"]
-type Limit = (caller: Caller, checks: ReadonlyArray<Check>, nowMs: number) => Effect.Effect<void, RateLimited | ServiceUnavailable>
 
 /**
  * An SMS send up to the point where it is queued: validated, scored, judged by the tenant's policy
  * (premium rate, voipAction, riskBlockAt; refusals raise `fraud.detected`), counted against the
- * pumping limits, and turned into an auth request row and its message. Nothing is written before
- * the limits have admitted it, so a refused send costs nothing.
+ * pumping limits, and turned into an auth request row, its message and the limits it counts against.
+ * The caller writes it with IssueStore: nothing is written unless every limit admits it.
  */
 export const make = Effect.gen(function* () {
   const risk = yield* RiskScorer
@@ -33,7 +30,7 @@ export const make = Effect.gen(function* () {
   const events = yield* Events
   const secrets = yield* Secrets
 
-  return Effect.fn("Passwordless.sendSms")(function* (caller: Caller, policy: Policy, request: SendRequest, limit: Limit) {
+  return Effect.fn("Passwordless.sendSms")(function* (caller: Caller, policy: Policy, request: SendRequest) {
     const { phone, email, expiresIn, codeLength } = yield* checkSmsSend(request, policy)
     const nowMs = yield* Clock.currentTimeMillis
     const key = { tenantId: caller.tenantId, mode: caller.mode }
@@ -59,10 +56,10 @@ export const make = Effect.gen(function* () {
       }
       return yield* verdict.error
     }
-    yield* limit(caller, [
+    const checks = [
       ...sendChecks(policy, { mode: caller.mode, identifier: phone.e164, link: false, ip: ip ?? undefined }),
       ...smsChecks(policy, { mode: caller.mode, phone: phone.e164, country: phone.country, prefix: phone.prefix })
-    ], nowMs)
+    ]
     // Sign-up off: an unknown number gets a decoy request and no SMS, after the same work (Enumeration.ts).
     const known = policy.allowSignup || (yield* accounts.exists(key, phone.e164))
     const id = randomId("ar") as AuthRequestId
@@ -87,7 +84,7 @@ export const make = Effect.gen(function* () {
     }
     const message = outgoing(row, credentials, policy, nowMs)
     return {
-      row, message, credentials, nowMs,
+      row, message, credentials, nowMs, checks,
       extra: { phoneType: phone.type, isVoip: phone.isVoip, riskScore: assessment.score, riskSignals: assessment.signals }
     }
   })
