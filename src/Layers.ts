@@ -8,6 +8,7 @@ import * as CodeStorePg from "./passwordless/CodeStorePg.ts"
 import * as IssueStorePg from "./passwordless/IssueStorePg.ts"
 import { type IssueStore, layerComposed as IssueStoreComposed } from "./passwordless/IssueStore.ts"
 import type { Secrets } from "./platform/Secrets.ts"
+import { layerComposed as VerifyStoreComposed } from "./passwordless/VerifyStore.ts"
 import * as PasswordlessLive from "./passwordless/Passwordless.ts"
 import * as ExchangeLive from "./passwordless/Exchange.ts"
 import * as ExchangeCodesPg from "./passwordless/ExchangeCodesPg.ts"
@@ -83,7 +84,7 @@ export const servicesOn = <E, R>(
     Layer.provideMerge(Layer.mergeAll(WebhookStorePg.layer, EventsPg.layer, WebhookSender.layer)),
     Layer.provide(Resolver.layer)
   )
-  return Layer.mergeAll(PasswordlessLive.layer, KeyAdminLive.layer, TenantAdminLive.layer, ExchangeLive.layer, TemplatePreviewLive.layer).pipe(
+  return Layer.mergeAll(PasswordlessLive.layer.pipe(Layer.provide(VerifyStoreComposed)), KeyAdminLive.layer, TenantAdminLive.layer, ExchangeLive.layer, TemplatePreviewLive.layer).pipe(
     Layer.provideMerge(sessions),
     Layer.provideMerge(delivery),
     Layer.provideMerge(webhooks),

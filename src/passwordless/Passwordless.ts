@@ -18,10 +18,11 @@ import { AppConfig } from "../platform/Config.ts"
 import { Transaction } from "../platform/Transaction.ts"
 import { Sessions } from "../sessions/Sessions.ts"
 import { Tenants } from "../tenants/Tenants.ts"
-import { sendChecks, verifyChecks } from "../limits/Limits.ts"
+import { sendChecks, verifyCheck } from "../limits/Limits.ts"
 import { type Check, type Decision, RateLimiter } from "../limits/RateLimiter.ts"
 import { enforce } from "../limits/Enforce.ts"
 import { IssueStore } from "./IssueStore.ts"
+import { type Latest, type Target, VerifyStore } from "./VerifyStore.ts"
 import { Audit } from "../audit/Audit.ts"
 import { Accounts } from "./Accounts.ts"
 import { type Outgoing, outgoing } from "./Enumeration.ts"
@@ -92,6 +93,7 @@ export const make = Effect.gen(function* () {
   const events = yield* Events
   const sms = { prepare: yield* SmsPrepare.make }
   const issueStore = yield* IssueStore
+  const verifyStore = yield* VerifyStore
   // the hosted link page lives at {publicUrl}/l/{linkToken} (#7)
   const publicUrl = (yield* AppConfig).publicUrl
 
@@ -265,15 +267,16 @@ export const make = Effect.gen(function* () {
       return yield* new ValidationFailed({ message: "Send exactly one of code or linkToken." })
     }
     const nowMs = yield* Clock.currentTimeMillis
-    const now = new Date(nowMs)
-    let target: { readonly id: AuthRequestId | null; readonly proof: Proof }
+    let target: Target | Latest
     if (request.code !== undefined) {
-      let id = request.authRequestId
-      if (id === undefined) {
+      const code = request.code
+      const id = request.authRequestId
+      if (id !== undefined) target = { _tag: "Target", id, proof: { _tag: "Code", hash: secrets.codeHash(id, code) } }
+      else {
+        let identifier: string
         if (request.email === undefined && request.phone === undefined) {
           return yield* new ValidationFailed({ message: "A code needs authRequestId, email or phone.", field: "authRequestId" })
         }
-        let identifier: string
         if (request.phone !== undefined) {
           const phone = classifyPhone(request.phone)
           if (phone === undefined) return yield* new InvalidPhone({})
@@ -283,16 +286,13 @@ export const make = Effect.gen(function* () {
           if (email === undefined) return yield* new InvalidEmail({})
           identifier = email
         }
-        const latest = yield* store.latestFor(key, identifier)
-        if (latest === undefined) return yield* new NotFound({})
-        id = latest.id
+        // the hash is keyed by the request's id: made once the store has found the identifier's newest request
+        target = { _tag: "Latest", identifier, hash: (id) => secrets.codeHash(id, code) }
       }
-      // An SMS sent with a bound email (Auth1) verifies only with that same email.
-      yield* checkBoundEmail(yield* store.get(key, id), request)
-      target = { id, proof: { _tag: "Code", hash: secrets.codeHash(id, request.code) } }
     } else {
       if (policy.sameOriginLinks && request.authRequestId === undefined) return yield* new OriginMismatch({})
       target = {
+        _tag: "Target",
         id: request.authRequestId ?? null,
         proof: {
           _tag: "Link",
@@ -302,65 +302,44 @@ export const make = Effect.gen(function* () {
         }
       }
     }
-    // Consuming the code, the user upsert, the session and the login events commit together or not at all.
-    const { result, signedIn } = yield* tx.run(Effect.gen(function* () {
-      const result = yield* store.consume(key, target, now)
-      if (result._tag === "Verified" || result._tag === "Invalid") {
-        // Guesses per identifier, counted in the same transaction: a refused verify rolls back, so
-        // its guess never counted, and the caller learns nothing about the code.
-        const identifier = result._tag === "Verified" ? result.request.identifier : result.identifier
-        yield* limit(caller, verifyChecks(policy, { mode: caller.mode, identifier }), nowMs)
-      }
-      // The webhook event commits with the wrong guess it reports (#6).
-      if (result._tag === "Invalid") {
-        yield* events.record(loginFailed(caller, result, target, request.client?.ipAddress ?? null), now)
-      }
-      if (result._tag !== "Verified") return { result, signedIn: undefined }
-      const row = result.request
-      const signedIn = yield* sessions.signIn({
-        tenantId: caller.tenantId, mode: caller.mode, channel: row.channel, email: row.email, phone: row.phone,
-        amr: target.proof._tag === "Link" ? ["link"] : ["otp", row.channel],
-        clientIp: request.client?.ipAddress ?? row.clientIp, userAgent: request.client?.userAgent ?? row.userAgent,
-        policy
-      })
-      yield* store.resetFailures(key, row.identifier, now)
-      yield* audit.record({
-        tenantId: caller.tenantId, mode: caller.mode, type: "login.success", subject: signedIn.user.id,
-        details: { authRequestId: row.id, userId: signedIn.user.id, sessionId: signedIn.session.id, amr: [...(target.proof._tag === "Link" ? ["link"] : ["otp", row.channel])] }
-      })
-      return { result, signedIn }
-    }))
-    if (result._tag === "Verified" && signedIn !== undefined) {
-      const row = result.request
-      return {
-        ...signedIn,
-        authRequest: {
-          id: row.id, channel: row.channel, type: row.type, state: row.state, template: row.template,
-          metadata: row.metadata, approval: row.approval
-        }
-      } satisfies VerifyResponse
-    }
-    return yield* Match.valueTags(result, {
-      Verified: () => Effect.die("unreachable: verified without a session"),
-      Invalid: ({ attemptsRemaining, identifier }) =>
-        Effect.gen(function* () {
-          const locked = yield* store.recordFailure(key, identifier, {
-            maxFailures: policy.maxFailuresPerIdentifier, lockMs: policy.identifierLockSeconds * 1000
-          }, now)
-          const at = { tenantId: caller.tenantId, mode: caller.mode }
-          yield* audit.record({ ...at, type: "login.failed", subject: target.id, details: { reason: "CODE_INVALID", attemptsRemaining } })
-          if (attemptsRemaining === 0) yield* audit.record({ ...at, type: "auth_request.locked", subject: target.id, details: {} })
-          if (locked) {
-            yield* audit.record({ ...at, type: "identifier.locked", subject: target.id, details: { lockSeconds: policy.identifierLockSeconds } })
-          }
-          return yield* new CodeInvalid({ attemptsRemaining })
-        }),
-      Expired: () => Effect.fail(new CodeExpired({})),
-      AlreadyUsed: () => Effect.fail(new AlreadyUsed({})),
-      Locked: ({ retryAfterMs }) => Effect.fail(new TooManyAttempts({ retryAfter: seconds(retryAfterMs) })),
-      NotFound: () => Effect.fail(new NotFound({})),
-      OriginMismatch: () => Effect.fail(new OriginMismatch({}))
+    const attempted = yield* verifyStore.verify({
+      key, target,
+      email: request.email === undefined ? null : normalizeEmail(request.email) ?? null,
+      policy,
+      client: { ip: request.client?.ipAddress ?? null, userAgent: request.client?.userAgent ?? null },
+      check: (identifier: string) => verifyCheck(policy, { mode: caller.mode, identifier }),
+      now: new Date(nowMs)
     })
+    switch (attempted._tag) {
+      case "SignedIn": {
+        yield* verdict(caller, attempted.decision)
+        const row = attempted.request
+        return {
+          ...attempted.signedIn,
+          authRequest: {
+            id: row.id, channel: row.channel, type: row.type, state: row.state, template: row.template,
+            metadata: row.metadata, approval: row.approval
+          }
+        } satisfies VerifyResponse
+      }
+      case "Invalid":
+        yield* verdict(caller, attempted.decision)
+        return yield* new CodeInvalid({ attemptsRemaining: attempted.attemptsRemaining })
+      case "Refused":
+        return yield* verdict(caller, attempted.decision).pipe(Effect.andThen(Effect.die(new Error("a refused verify was allowed"))))
+      case "WrongEmail":
+        return yield* new ValidationFailed({ message: "This code must be verified with the email it was sent with.", field: "email" })
+      case "Expired":
+        return yield* new CodeExpired({})
+      case "AlreadyUsed":
+        return yield* new AlreadyUsed({})
+      case "Locked":
+        return yield* new TooManyAttempts({ retryAfter: seconds(attempted.retryAfterMs) })
+      case "NotFound":
+        return yield* new NotFound({})
+      case "OriginMismatch":
+        return yield* new OriginMismatch({})
+    }
   })
 
   const status = Effect.fn("Passwordless.status")(function* (caller: Caller, id: AuthRequestId) {

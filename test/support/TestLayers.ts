@@ -10,6 +10,7 @@ import * as AuditMemory from "../../src/audit/AuditMemory.ts"
 import { Accounts } from "../../src/passwordless/Accounts.ts"
 import * as PasswordlessLive from "../../src/passwordless/Passwordless.ts"
 import { layerComposed as IssueStoreComposed } from "../../src/passwordless/IssueStore.ts"
+import { layerComposed as VerifyStoreComposed } from "../../src/passwordless/VerifyStore.ts"
 import { ExchangeCodes } from "../../src/passwordless/ExchangeCodes.ts"
 import { RiskScorer } from "../../src/risk/RiskScorer.ts"
 import { Secrets } from "../../src/platform/Secrets.ts"
@@ -37,6 +38,7 @@ const tenant = { id: tenantId, name: "Acme", modes: { live: defaults, test: defa
  */
 export const PasswordlessTest = PasswordlessLive.layer.pipe(
   Layer.provide(IssueStoreComposed),
+  Layer.provide(VerifyStoreComposed),
   Layer.provide(CodeStoreMemory.layer),
   Layer.provide(RateLimiterMemory.layer),
   Layer.provide(AuditMemory.layer),
