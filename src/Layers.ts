@@ -9,6 +9,7 @@ import * as IssueStorePg from "./passwordless/IssueStorePg.ts"
 import { type IssueStore, layerComposed as IssueStoreComposed } from "./passwordless/IssueStore.ts"
 import type { Secrets } from "./platform/Secrets.ts"
 import { layerComposed as VerifyStoreComposed } from "./passwordless/VerifyStore.ts"
+import * as VerifyStorePg from "./passwordless/VerifyStorePg.ts"
 import * as PasswordlessLive from "./passwordless/Passwordless.ts"
 import * as ExchangeLive from "./passwordless/Exchange.ts"
 import * as ExchangeCodesPg from "./passwordless/ExchangeCodesPg.ts"
@@ -84,7 +85,8 @@ export const servicesOn = <E, R>(
     Layer.provideMerge(Layer.mergeAll(WebhookStorePg.layer, EventsPg.layer, WebhookSender.layer)),
     Layer.provide(Resolver.layer)
   )
-  return Layer.mergeAll(PasswordlessLive.layer.pipe(Layer.provide(VerifyStoreComposed)), KeyAdminLive.layer, TenantAdminLive.layer, ExchangeLive.layer, TemplatePreviewLive.layer).pipe(
+  const verify = rateLimiter === RateLimiterPg.layer ? VerifyStorePg.layer : VerifyStoreComposed
+  return Layer.mergeAll(PasswordlessLive.layer.pipe(Layer.provide(verify)), KeyAdminLive.layer, TenantAdminLive.layer, ExchangeLive.layer, TemplatePreviewLive.layer).pipe(
     Layer.provideMerge(sessions),
     Layer.provideMerge(delivery),
     Layer.provideMerge(webhooks),
