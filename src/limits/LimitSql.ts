@@ -57,11 +57,14 @@ export const limitSql = (sql: PgClient.PgClient, tenantId: TenantId, checks: Rea
                            ${wins.map((c) => c.limit)}::int[], ${wins.map((c) => Math.max(1, c.reserve ?? 1))}::int[])
         AS w(bucket, slot_ms, lim, want)
     )`
+  // LATERAL … LIMIT 1 (which the planner cannot flatten): one primary-key look-up per bucket, whatever
+  // the plan. A plain join let the generic plan hash-join every bucket row of the tenant: a scan that
+  // grew with every address ever seen (2 ms a send after a few thousand sends).
   const logsFull = sql`EXISTS (
-          SELECT 1 FROM lim_li j JOIN rate_limits c ON c.tenant_id = ${tenantId} AND c.bucket = j.bucket
+          SELECT 1 FROM lim_li j, LATERAL (SELECT c.hits FROM rate_limits c WHERE c.tenant_id = ${tenantId} AND c.bucket = j.bucket LIMIT 1) c
           WHERE (SELECT count(*) FROM unnest(c.hits) AS h WHERE h > ${nowMs}::float8 - j.period_ms) >= j.lim)`
   const winsFull = sql`EXISTS (
-          SELECT 1 FROM lim_wi j JOIN rate_windows c ON c.tenant_id = ${tenantId} AND c.bucket = j.bucket
+          SELECT 1 FROM lim_wi j, LATERAL (SELECT c.counts, c.head FROM rate_windows c WHERE c.tenant_id = ${tenantId} AND c.bucket = j.bucket LIMIT 1) c
           WHERE sesame_window_used(c.counts, c.head, floor(${nowMs}::float8 / j.slot_ms)::bigint) >= j.lim)`
   const full = hasLogs && hasWins ? sql`${logsFull} OR ${winsFull}` : hasLogs ? logsFull : winsFull
   const logUpsert = sql`lim_l AS (

@@ -107,7 +107,8 @@ export const make = Effect.gen(function* () {
         WHERE a.tenant_id = ${key.tenantId} AND a.mode = ${key.mode} AND ${which} LIMIT 1
       ), lim_gate AS (
         SELECT NOT EXISTS (
-          SELECT 1 FROM tgt JOIN rate_limits r ON r.tenant_id = ${key.tenantId} AND r.bucket = ${prefix}::text || tgt.identifier
+          SELECT 1 FROM tgt, LATERAL (SELECT r.hits FROM rate_limits r
+            WHERE r.tenant_id = ${key.tenantId} AND r.bucket = ${prefix}::text || tgt.identifier LIMIT 1) r
           WHERE (SELECT count(*) FROM unnest(r.hits) AS h WHERE h > ${nowMs}::float8 - ${sample.periodMs}::float8) >= ${sample.limit}::int
         ) AS open
       ), c AS (
@@ -156,7 +157,8 @@ export const make = Effect.gen(function* () {
         WHERE u.inserted OR NOT v.only_new
       ), reset AS (
         UPDATE identifier_failures f SET failures = 0, updated_at = ${now}
-        FROM c WHERE c.ok AND f.tenant_id = ${key.tenantId} AND f.mode = ${key.mode} AND f.identifier = c.identifier AND f.failures > 0
+        WHERE f.tenant_id = ${key.tenantId} AND f.mode = ${key.mode} AND f.failures > 0
+          AND f.identifier = (SELECT c.identifier FROM c WHERE c.ok)
       ), ok_audit AS (
         INSERT INTO audit_log (tenant_id, id, mode, type, actor, ip, request_id, subject, details, created_at)
         SELECT ${key.tenantId}, ${randomId("aud")}, ${key.mode}, 'login.success', ${audit.actor}::text, ${audit.ip}::text,
