@@ -10,6 +10,7 @@ import { type IssueStore, layerComposed as IssueStoreComposed } from "./password
 import type { Secrets } from "./platform/Secrets.ts"
 import { layerComposed as VerifyStoreComposed } from "./passwordless/VerifyStore.ts"
 import * as VerifyStorePg from "./passwordless/VerifyStorePg.ts"
+import * as TestOutboxLive from "./passwordless/TestOutbox.ts"
 import * as PasswordlessLive from "./passwordless/Passwordless.ts"
 import * as ExchangeLive from "./passwordless/Exchange.ts"
 import * as ExchangeCodesPg from "./passwordless/ExchangeCodesPg.ts"
@@ -86,7 +87,8 @@ export const servicesOn = <E, R>(
     Layer.provide(Resolver.layer)
   )
   const verify = rateLimiter === RateLimiterPg.layer ? VerifyStorePg.layer : VerifyStoreComposed
-  return Layer.mergeAll(PasswordlessLive.layer.pipe(Layer.provide(verify)), KeyAdminLive.layer, TenantAdminLive.layer, ExchangeLive.layer, TemplatePreviewLive.layer).pipe(
+  return Layer.mergeAll(PasswordlessLive.layer.pipe(Layer.provide(verify)), KeyAdminLive.layer, TenantAdminLive.layer, ExchangeLive.layer, TemplatePreviewLive.layer,
+    TestOutboxLive.layer).pipe(
     Layer.provideMerge(sessions),
     Layer.provideMerge(delivery),
     Layer.provideMerge(webhooks),

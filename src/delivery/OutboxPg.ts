@@ -1,13 +1,12 @@
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Layer, Option, Schema } from "effect"
-import type { TestMessage } from "../api/TestOutbox.ts"
 import { MessageId } from "../domain/Ids.ts"
 import type { AuthRequestId, Channel, Mode, TenantId } from "../domain/Ids.ts"
 import { randomId } from "../platform/Crypto.ts"
 import { Secrets } from "../platform/Secrets.ts"
 import { unavailable } from "../platform/Sql.ts"
-import type { Claimed, DeliveryStatus, NewMessage } from "./Outbox.ts"
-import { MessagePayload, Outbox } from "./Outbox.ts"
+import type { Claimed, DeliveryStatus, NewMessage, StoredTestMessage } from "./Outbox.ts"
+import { DeferredPayload, MessagePayload, Outbox } from "./Outbox.ts"
 
 interface ClaimRow {
   readonly tenantId: TenantId
@@ -53,6 +52,7 @@ export const messageRow = (secrets: Secrets["Service"], message: NewMessage, now
 const INSERT_MESSAGE = `INSERT INTO messages (${MESSAGE_COLUMNS}) VALUES (${MESSAGE_COLUMNS.split(",").map((_, i) => `$${i + 1}`).join(", ")})`
 
 const decodePayload = Schema.decodeUnknownOption(Schema.fromJsonString(MessagePayload))
+const decodeDeferred = Schema.decodeUnknownOption(Schema.fromJsonString(DeferredPayload))
 
 export const make = Effect.gen(function* () {
   const sql = yield* PgClient.PgClient
@@ -79,19 +79,16 @@ export const make = Effect.gen(function* () {
     return { _tag: "Deliver", ...key, mode, authRequestId, channel, recipient, email, attempts }
   }
 
-  const toTest = (row: TestRow): TestMessage => {
-    const email = open(row.id, row.payloadEnc)
-    const isEmail = row.channel === "email"
-    return {
-      id: row.id,
-      authRequestId: row.authRequestId,
-      channel: row.channel,
-      to: row.recipient,
-      subject: isEmail ? email?.subject ?? null : null,
-      text: email?.text ?? "",
-      html: isEmail ? email?.html ?? null : null,
-      createdAt: row.createdAt.toISOString()
+  const toTest = (row: TestRow): StoredTestMessage => {
+    let payload: MessagePayload | DeferredPayload | undefined
+    try {
+      const plaintext = row.payloadEnc === null ? undefined : secrets.open(row.payloadEnc, row.id)
+      payload = plaintext === undefined ? undefined
+        : Option.getOrUndefined(decodeDeferred(plaintext)) ?? Option.getOrUndefined(decodePayload(plaintext))
+    } catch {
+      payload = undefined // another SESAME_SECRET, or a tampered row
     }
+    return { id: row.id, authRequestId: row.authRequestId, channel: row.channel, to: row.recipient, payload, createdAt: row.createdAt }
   }
 
   const status = (rows: ReadonlyArray<DeliveryStatus>) => rows[0]

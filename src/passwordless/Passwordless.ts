@@ -219,7 +219,7 @@ export const make = Effect.gen(function* () {
     }
     // Counted in the same statement as the writes: a refused send writes nothing.
     const checks = sendChecks(tenant.policy, { mode: caller.mode, identifier: email, link: type !== "OTP", ip: request.client?.ipAddress })
-    const delivery = yield* issue(caller, row, outgoing(row, credentials, tenant.policy, nowMs, publicUrl), checks, nowMs, sync)
+    const delivery = yield* issue(caller, row, outgoing(row, credentials, tenant.policy, nowMs, publicUrl, caller.mode === "test"), checks, nowMs, sync)
     return response(caller, row, credentials, delivery, nowMs)
   })
 
@@ -256,7 +256,7 @@ export const make = Effect.gen(function* () {
       ], nowMs)),
       Effect.asVoid
     )
-    const delivery = yield* dispatch(caller, existing, outgoing(existing, plan.credentials, tenant.policy, nowMs, publicUrl), nowMs, write, false)
+    const delivery = yield* dispatch(caller, existing, outgoing(existing, plan.credentials, tenant.policy, nowMs, publicUrl, caller.mode === "test"), nowMs, write, false)
     return response(caller, resent ?? existing, plan.credentials, delivery, nowMs)
   })
 

@@ -82,7 +82,7 @@ export const make = Effect.gen(function* () {
       sealedCredentials: sealFor(policy, credentials, id, secrets.seal),
       riskScore: assessment.score, riskSignals: assessment.signals
     }
-    const message = outgoing(row, credentials, policy, nowMs)
+    const message = outgoing(row, credentials, policy, nowMs, "", caller.mode === "test")
     return {
       row, message, credentials, nowMs, checks,
       extra: { phoneType: phone.type, isVoip: phone.isVoip, riskScore: assessment.score, riskSignals: assessment.signals }

@@ -7,10 +7,13 @@
  */
 import { assert, describe, layer } from "@effect/vitest"
 import { Effect, Layer, Tracer } from "effect"
+import Mustache from "mustache"
+import { vi } from "vitest"
 import type { CurrentKey } from "../../src/api/Security.ts"
 import { ApiKeys } from "../../src/keys/ApiKeys.ts"
 import { servicesOn } from "../../src/Layers.ts"
 import { Passwordless } from "../../src/passwordless/Passwordless.ts"
+import { TestOutbox } from "../../src/passwordless/TestOutbox.ts"
 import { createTenantWithKeys } from "../../src/tenants/Bootstrap.ts"
 import { hasPostgres, pgliteLayer, postgresLayer } from "../support/Db.ts"
 import { testConfig } from "../support/Server.ts"
@@ -84,6 +87,22 @@ const suite = (name: string, database: typeof pgliteLayer) =>
         const again = yield* count(Effect.flip(pw.verify(key, { authRequestId: sent.authRequestId, code: sent.code ?? "" })))
         assert.strictEqual(again.result._tag, "AlreadyUsed")
         assert.isAtMost(again.roundTrips, 3)
+      }))
+
+    it.effect("a test key's send renders nothing; the test outbox renders the message when it is read", () =>
+      Effect.gen(function* () {
+        const key = yield* caller
+        const pw = yield* Passwordless
+        const renders = vi.spyOn(Mustache.Writer.prototype, "render")
+        const sent = yield* pw.send(key, { email: "lazy@example.com", locale: "fr" })
+        assert.strictEqual(renders.mock.calls.length, 0)
+        const [message] = yield* (yield* TestOutbox).list(key.tenantId, "lazy@example.com", 5)
+        assert.isAbove(renders.mock.calls.length, 0)
+        vi.restoreAllMocks()
+        assert.strictEqual(message?.authRequestId, sent.authRequestId)
+        assert.include(message?.text ?? "", sent.code ?? "no code")
+        assert.include(message?.html ?? "", sent.code ?? "no code")
+        assert.match(message?.subject ?? "", /connexion|code/i)
       }))
   })
 
