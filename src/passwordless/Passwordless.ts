@@ -16,7 +16,6 @@ import { randomCode, randomId, randomToken, sha256, sha256Base64Url } from "../p
 import { Secrets } from "../platform/Secrets.ts"
 import { AppConfig } from "../platform/Config.ts"
 import { Transaction } from "../platform/Transaction.ts"
-import { Sessions } from "../sessions/Sessions.ts"
 import { Tenants } from "../tenants/Tenants.ts"
 import { sendChecks, verifyCheck } from "../limits/Limits.ts"
 import { type Check, type Decision, RateLimiter } from "../limits/RateLimiter.ts"
@@ -26,15 +25,14 @@ import { type Latest, type Target, VerifyStore } from "./VerifyStore.ts"
 import { Audit } from "../audit/Audit.ts"
 import { Accounts } from "./Accounts.ts"
 import { type Outgoing, outgoing } from "./Enumeration.ts"
-import { planResend, sealFor } from "./ResendStrategy.ts"
+import { planResend } from "./ResendStrategy.ts"
+import { newAuthRequest } from "./NewRequest.ts"
 import { exchangeCodeOf, ExchangeCodes } from "./ExchangeCodes.ts"
 import { type AuthRequestRow, CodeStore, type Key, type Proof } from "./CodeStore.ts"
 import type { Credentials } from "./Compose.ts"
-import { Events } from "../webhooks/Events.ts"
-import { loginFailed } from "../webhooks/AuthEvents.ts"
 import * as SmsPrepare from "../sms/SmsPrepare.ts"
 import { classifyPhone } from "../sms/Phone.ts"
-import { checkBoundEmail, resendSmsChecks } from "../sms/SmsVerify.ts"
+import { resendSmsChecks } from "../sms/SmsVerify.ts"
 
 type Caller = CurrentKey["Service"]
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000))
@@ -85,12 +83,10 @@ export const make = Effect.gen(function* () {
   const worker = yield* DeliveryWorker
   const secrets = yield* Secrets
   const tx = yield* Transaction
-  const sessions = yield* Sessions
   const limiter = yield* RateLimiter
   const exchangeCodes = yield* ExchangeCodes
   const audit = yield* Audit
   const accounts = yield* Accounts
-  const events = yield* Events
   const sms = { prepare: yield* SmsPrepare.make }
   const issueStore = yield* IssueStore
   const verifyStore = yield* VerifyStore
@@ -197,26 +193,14 @@ export const make = Effect.gen(function* () {
     const nowMs = yield* Clock.currentTimeMillis
     // Sign-up off: the same look-up for every address, and an unknown one gets a decoy (Enumeration.ts).
     const known = tenant.policy.allowSignup || (yield* accounts.exists({ tenantId: caller.tenantId, mode: caller.mode }, email))
-    const now = new Date(nowMs)
     const id = randomId("ar") as AuthRequestId
     const issued = credentialsFor(id, type, request.codeLength ?? 6)
     const credentials = issued.credentials
-    const row: AuthRequestRow = {
-      tenantId: caller.tenantId, id, mode: caller.mode, channel: "email", type, identifier: email, email, phone: null,
-      codeHash: known ? issued.codeHash : null, codeLength: request.codeLength ?? 6, linkHash: known ? issued.linkHash : null,
-      codeChallenge: request.codeChallenge ?? null, redirectUrl: request.redirectUrl ?? null,
-      state: request.state ?? null, template: request.template ?? "SIGNIN", locale: request.locale ?? null,
-      metadata: request.metadata ?? null, approval: request.approval ?? null,
-      renderOptions: request.emailContent === undefined && request.templateVariables === undefined ? null : {
-        ...(request.emailContent === undefined ? {} : { emailContent: request.emailContent }),
-        ...(request.templateVariables === undefined ? {} : { templateVariables: request.templateVariables })
-      },
-      clientIp: request.client?.ipAddress ?? null, userAgent: request.client?.userAgent ?? null,
-      attempts: 0, maxAttempts: tenant.policy.maxAttempts, resends: 0, lastSentAt: now, createdAt: now,
-      expiresAt: new Date(nowMs + expiresIn * 1000), verifiedAt: null, userId: null,
-      // sealed on both paths (the same work); a decoy's credentials verify nothing either way
-      sealedCredentials: sealFor(tenant.policy, credentials, id, secrets.seal)
-    }
+    const row = newAuthRequest({
+      tenantId: caller.tenantId, mode: caller.mode, id, channel: "email", type, identifier: email, email, phone: null,
+      request, policy: tenant.policy, credentials, codeHash: issued.codeHash, linkHash: issued.linkHash, known,
+      codeLength: request.codeLength ?? 6, expiresIn, nowMs, seal: secrets.seal
+    })
     // Counted in the same statement as the writes: a refused send writes nothing.
     const checks = sendChecks(tenant.policy, { mode: caller.mode, identifier: email, link: type !== "OTP", ip: request.client?.ipAddress })
     const delivery = yield* issue(caller, row, outgoing(row, credentials, tenant.policy, nowMs, publicUrl, caller.mode === "test"), checks, nowMs, sync)

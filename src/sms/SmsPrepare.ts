@@ -8,7 +8,7 @@ import { Accounts } from "../passwordless/Accounts.ts"
 import type { AuthRequestRow } from "../passwordless/CodeStore.ts"
 import type { Credentials } from "../passwordless/Compose.ts"
 import { outgoing } from "../passwordless/Enumeration.ts"
-import { sealFor } from "../passwordless/ResendStrategy.ts"
+import { newAuthRequest } from "../passwordless/NewRequest.ts"
 import { randomCode, randomId } from "../platform/Crypto.ts"
 import { Secrets } from "../platform/Secrets.ts"
 import { decide } from "../risk/Decide.ts"
@@ -66,22 +66,12 @@ export const make = Effect.gen(function* () {
     const code = randomCode(codeLength)
     const codeHash = secrets.codeHash(id, code)
     const credentials: Credentials = { code, linkToken: null }
-    const now = new Date(nowMs)
-    const row: AuthRequestRow = {
-      tenantId: caller.tenantId, id, mode: caller.mode, channel: "sms", type: "OTP", identifier: phone.e164, email,
-      phone: phone.e164, codeHash: known ? codeHash : null, codeLength, linkHash: null, codeChallenge: null,
-      redirectUrl: null, state: request.state ?? null, template: request.template ?? "SIGNIN", locale: request.locale ?? null,
-      metadata: request.metadata ?? null, approval: request.approval ?? null,
-      renderOptions: request.smsMessage === undefined && request.templateVariables === undefined ? null : {
-        ...(request.smsMessage === undefined ? {} : { smsMessage: request.smsMessage }),
-        ...(request.templateVariables === undefined ? {} : { templateVariables: request.templateVariables })
-      },
-      clientIp: ip, userAgent: request.client?.userAgent ?? null,
-      attempts: 0, maxAttempts: policy.maxAttempts, resends: 0, lastSentAt: now, createdAt: now,
-      expiresAt: new Date(nowMs + expiresIn * 1000), verifiedAt: null, userId: null,
-      sealedCredentials: sealFor(policy, credentials, id, secrets.seal),
-      riskScore: assessment.score, riskSignals: assessment.signals
-    }
+    const row = newAuthRequest({
+      tenantId: caller.tenantId, mode: caller.mode, id, channel: "sms", type: "OTP", identifier: phone.e164, email,
+      phone: phone.e164, request, policy, credentials,
+      codeHash, linkHash: null, known, codeLength, expiresIn, nowMs, seal: secrets.seal,
+      risk: { score: assessment.score, signals: assessment.signals }
+    })
     const message = outgoing(row, credentials, policy, nowMs, "", caller.mode === "test")
     return {
       row, message, credentials, nowMs, checks,
