@@ -3,7 +3,7 @@ import type { DeferredPayload, MessagePayload } from "../delivery/Outbox.ts"
 import type { Policy } from "../domain/TenantSettings.ts"
 import type { AuthRequestRow } from "./CodeStore.ts"
 import { composeEmail, type Credentials } from "./Compose.ts"
-import { composeSms } from "../sms/SmsText.ts"
+import { composeSms } from "./SmsText.ts"
 
 /**
  * Enumeration safety (SECURITY.md "Enumeration and abuse"; OWASP Authentication cheat sheet; ASVS

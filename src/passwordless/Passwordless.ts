@@ -30,9 +30,9 @@ import { newAuthRequest } from "./NewRequest.ts"
 import { exchangeCodeOf, ExchangeCodes } from "./ExchangeCodes.ts"
 import { type AuthRequestRow, CodeStore, type Key, type Proof } from "./CodeStore.ts"
 import type { Credentials } from "./Compose.ts"
-import * as SmsPrepare from "../sms/SmsPrepare.ts"
-import { classifyPhone } from "../sms/Phone.ts"
-import { resendSmsChecks } from "../sms/SmsVerify.ts"
+import * as SmsPrepare from "./SmsPrepare.ts"
+import { classifyPhone } from "../domain/Phone.ts"
+import { resendSmsChecks } from "./SmsVerify.ts"
 
 type Caller = CurrentKey["Service"]
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000))

@@ -2,8 +2,8 @@ import type { CurrentKey } from "../api/Security.ts"
 import type { Policy } from "../domain/TenantSettings.ts"
 import { smsChecks } from "../limits/Limits.ts"
 import type { Check } from "../limits/RateLimiter.ts"
-import type { AuthRequestRow } from "../passwordless/CodeStore.ts"
-import { classifyPhone } from "./Phone.ts"
+import type { AuthRequestRow } from "./CodeStore.ts"
+import { classifyPhone } from "../domain/Phone.ts"
 
 /** A resend of an SMS request is one more SMS: it counts against the pumping limits too. */
 export const resendSmsChecks = (policy: Policy, caller: CurrentKey["Service"], row: AuthRequestRow): ReadonlyArray<Check> => {
