@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util"
-import { NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Clock, Console, Effect, Layer, Logger, Option, Schema } from "effect"
 import { HttpServer } from "effect/http"
 import { AllScopes, ApiKeyId, Mode, Scope, TenantId } from "./domain/Ids.ts"
