@@ -1,7 +1,7 @@
 /**
  * `npm run bench` — DESIGN.md "Performance budgets".
  *
- * 1. creates a fresh PostgreSQL database, starts `node src/cli.ts serve` on a free port, waits for /readyz
+ * 1. creates a fresh PostgreSQL database, starts Sesame as `npm start` does on a free port, waits for /readyz
  *    (startup-to-ready), creates a tenant with the CLI;
  * 2. send: autocannon against POST /v1/passwordless/send, a distinct email per request;
  * 3. verify: pre-creates N auth requests with plain concurrent fetches, ANALYZE, then autocannon verifies each
@@ -56,6 +56,9 @@ const CPU_PROF = env.BENCH_CPU_PROF
  * key for the verify UPDATE and scan all of a tenant's rows (see bench/RESULTS.md). BENCH_ANALYZE=0 skips it.
  */
 const ANALYZE = env.BENCH_ANALYZE !== "0"
+/** Sesame is started as `npm start` starts it: the node flags and arguments of package.json's "start". */
+const npmStart = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { scripts: { start: string } })
+  .scripts.start.split(" ").filter((arg) => arg !== "").slice(1)
 const FLOOR_KEY = `sk_test_${randomBytes(32).toString("base64url")}`
 
 // ---------------------------------------------------------------------------------------------- cleanup
@@ -468,8 +471,7 @@ const main = async () => {
   const sesameArgs = [
     ...(CPU_PROF === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${resolve(CPU_PROF)}`]),
     ...(env.BENCH_SERVER_FLAGS ?? "").split(" ").filter((f) => f !== ""),
-    "src/cli.ts",
-    "serve"
+    ...npmStart
   ]
   const sesame = await start("sesame", db, sesameArgs, serverEnv)
   const startup = { sesame: sesame.startupMs, sesameRssMb: rssOf(sesame.child.pid).rssMb }
@@ -489,7 +491,7 @@ const main = async () => {
   await stop(sesame)
 
   // A second start on the now-migrated database: what a restart/deploy costs.
-  const again = await start("sesame", db, ["src/cli.ts", "serve"], serverEnv)
+  const again = await start("sesame", db, npmStart, serverEnv)
   const restartMs = again.startupMs
   await stop(again)
 
