@@ -1,51 +1,69 @@
 /**
- * `npm run bench` — DESIGN.md "Performance budgets".
+ * `npm run bench` — DESIGN.md "Performance budgets" and issue 11: Sesame, the floor and the peer in one run.
  *
  * 1. creates a fresh PostgreSQL database, starts Sesame as `npm start` does on a free port, waits for /readyz
- *    (startup-to-ready), creates a tenant with the CLI;
- * 2. send: autocannon against POST /v1/passwordless/send, a distinct email per request;
- * 3. verify: pre-creates N auth requests with plain concurrent fetches, ANALYZE, then autocannon verifies each
- *    once (stops when the list is used up or after BENCH_SECONDS);
+ *    (startup-to-ready, RSS at ready), creates a tenant with the CLI;
+ * 2. for each connection count (BENCH_CONNECTIONS, 10 and 50 by default):
+ *    send: autocannon against the server's send endpoint, a distinct email per request;
+ *    verify: pre-creates N sends with plain concurrent fetches keeping their codes, ANALYZE, then autocannon
+ *    verifies each once (stops when the list is used up or after BENCH_SECONDS);
+ * 3. restarts Sesame once on the now-migrated database (what a deploy costs);
  * 4. the floor (bench/floor.ts: node:http + pg, the core SQL only) on the same database, same phases;
- * 5. prints req/s, p50/p99, non-2xx, server RSS after each phase, CPU per request (server and PostgreSQL
- *    backends: robust on a shared machine where req/s drifts), startup-to-ready;
- * 6. always stops the servers and drops the database.
+ * 5. the peer (bench/peer/server.mjs: Better Auth 1.x with its email-OTP plugin on pg, its own package.json and
+ *    lock file; installed with `npm ci --prefix bench/peer` when missing or not the locked version) on a database
+ *    of its own, same phases: send = POST /api/auth/email-otp/send-verification-otp {email, type: "sign-in"},
+ *    verify = POST /api/auth/sign-in/email-otp {email, otp} (creates the user and a session). Its mail is a
+ *    no-op; pre-created verifies use @otp.bench.test addresses, whose OTP the peer keeps in memory for the
+ *    bench to read back (GET /bench/otp?email=…). See its header for the options that matter for fairness;
+ * 6. prints markdown tables: per server, phase and connection count req/s, p50/p99, non-2xx, errors, RSS and
+ *    peak RSS (VmHWM), CPU per request (server and PostgreSQL backends: robust on a shared machine where req/s
+ *    drifts); per server startup-to-ready and RSS at ready; the ratios Sesame/floor and Sesame/peer for req/s,
+ *    CPU per request and p99. req/s runs to the last response (autocannon's own duration ends on a whole second);
+ * 7. always stops the servers and drops the databases.
  *
- * Server, PostgreSQL and the load generator share the machine: figures are for comparing in one run.
+ * All servers run on the same Node (this process's, the project's pinned one). Servers, PostgreSQL and the load
+ * generator share the machine: figures are for comparing in one run.
  *
  * env:
  *   BENCH_SECONDS          measured seconds per phase (10)
- *   BENCH_CONNECTIONS      autocannon connections (50)
- *   BENCH_VERIFY_N         at most this many auth requests pre-created for the verify phase (20000); fewer when
- *                          3 × the send phase's rate × BENCH_SECONDS is less (pre-creating is slow on a slow server)
+ *   BENCH_CONNECTIONS      autocannon connections, a comma-separated list run in turn ("10,50")
+ *   BENCH_VERIFY_N         at most this many verifies pre-created per verify phase (20000); fewer when 3 × the
+ *                          send phase's rate × BENCH_SECONDS is less (pre-creating is slow on a slow server)
  *   BENCH_WARMUP_SECONDS   unmeasured warm-up per phase (2; 0 turns it off)
- *   BENCH_PG_ADMIN_URL     where to CREATE/DROP the database (postgres://postgres@127.0.0.1:5432/postgres)
- *   BENCH_SKIP_FLOOR=1     Sesame only
+ *   BENCH_PG_ADMIN_URL     where to CREATE/DROP the databases (postgres://postgres@127.0.0.1:5432/postgres)
+ *   BENCH_SKIP_FLOOR=1     no floor
+ *   BENCH_SKIP_PEER=1      no peer (Better Auth)
+ *   BENCH_PEER_RATE_LIMIT  memory (default: Better Auth's limiter on, in its in-memory store, the bench paths raised
+ *                          to 1,000,000/min) | off (its limiter disabled)
+ *   BENCH_RESULTS=1        append the report (date, commit, machine, tables) to bench/RESULTS.md
  *   BENCH_CPU_PROF=DIR     run the Sesame server with --cpu-prof into DIR (bench/profile-top.ts summarises it)
  *   BENCH_SERVER_FLAGS="…" extra node flags for the measured Sesame server, e.g. --heapsnapshot-signal=SIGUSR2
  *   BENCH_HEAP_SNAPSHOT=1  with --heapsnapshot-signal=SIGUSR2 in BENCH_SERVER_FLAGS: a snapshot after each phase
  *   BENCH_SERVER_LOG=FILE  append everything the Sesame server prints to FILE (e.g. with --trace-gc)
  *   BENCH_JSON=FILE        also write the raw figures as JSON
- *   BENCH_DB_SETTINGS=a=b,c=d  ALTER DATABASE … SET for the bench database, e.g. synchronous_commit=off to take the
+ *   BENCH_DB_SETTINGS=a=b,c=d  ALTER DATABASE … SET for the bench databases, e.g. synchronous_commit=off to take the
  *                          disk's fsync latency out and see the CPU-bound figures (default: the server's settings)
  *   BENCH_ANALYZE=0        skip the ANALYZE before each verify phase (autovacuum may be off on the bench server)
- *   BENCH_KEEP_DB=1        do not drop the database at the end (for EXPLAIN); the servers are still stopped
+ *   BENCH_KEEP_DB=1        do not drop the databases at the end (for EXPLAIN); the servers are still stopped
  *   BENCH_WAIT_QUIET=N     first wait up to N s for the 1-minute load average to drop below 0.5 (the machine is shared)
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import { createWriteStream, existsSync, readFileSync, writeFileSync } from "node:fs"
+import { appendFileSync, createWriteStream, existsSync, readFileSync, writeFileSync } from "node:fs"
 import { createServer } from "node:net"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
-import { cpus, loadavg } from "node:os"
+import { cpus, loadavg, totalmem } from "node:os"
 import { promisify } from "node:util"
 import autocannon from "autocannon"
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..")
 const env = process.env
 const SECONDS = Number(env.BENCH_SECONDS ?? 10)
-const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 50)
+const CONNECTIONS = (env.BENCH_CONNECTIONS ?? "10,50").split(",").map((c) => Number(c.trim()))
+if (CONNECTIONS.length === 0 || CONNECTIONS.some((c) => !Number.isInteger(c) || c < 1)) {
+  throw new Error(`BENCH_CONNECTIONS: expected a comma-separated list of connection counts, got ${env.BENCH_CONNECTIONS}`)
+}
 const VERIFY_N = Number(env.BENCH_VERIFY_N ?? 20_000)
 const WARMUP_SECONDS = Number(env.BENCH_WARMUP_SECONDS ?? 2)
 const ADMIN_URL = env.BENCH_PG_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
@@ -60,6 +78,7 @@ const ANALYZE = env.BENCH_ANALYZE !== "0"
 const npmStart = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { scripts: { start: string } })
   .scripts.start.split(" ").filter((arg) => arg !== "").slice(1)
 const FLOOR_KEY = `sk_test_${randomBytes(32).toString("base64url")}`
+const PEER_DIR = join(root, "bench/peer")
 
 // ---------------------------------------------------------------------------------------------- cleanup
 
@@ -240,6 +259,7 @@ const stop = async (server: Server) => {
 interface Phase {
   readonly server: string
   readonly phase: string
+  readonly connections: number
   readonly seconds: number
   readonly requests: number
   readonly ok: number
@@ -259,27 +279,99 @@ interface Phase {
   readonly sample?: string
 }
 
+/** A pre-created send the verify phase consumes once: Sesame and the floor verify by auth request id, the peer by email. */
+interface Verifiable {
+  readonly id: string
+  readonly code: string
+}
+
+/** How the bench speaks to one server: its two endpoints, and how it pre-creates what verify consumes. */
+interface Protocol {
+  readonly sendPath: string
+  readonly verifyPath: string
+  readonly headers: Record<string, string>
+  readonly sendBody: (email: string) => string
+  /** Domain of the pre-created verifies' addresses (the peer keeps only those OTPs). */
+  readonly precreateDomain: string
+  /** One send whose code the bench keeps, or why it failed. */
+  readonly precreate: (server: Server, email: string) => Promise<Verifiable | string>
+  /** `undefined` past the end of the list (autocannon asked for more): a verify that must fail (non-2xx). */
+  readonly verifyBody: (item: Verifiable | undefined) => string
+}
+
 const headersFor = (key: string) => ({ authorization: `Bearer ${key}`, "content-type": "application/json" })
 
-/** autocannon with a per-request body; stops at `amount` requests or after `seconds`, whichever comes first. */
+/** Sesame and the floor: Sesame's HTTP contract (a test key's send answers the code). */
+const sesameProtocol = (key: string): Protocol => ({
+  sendPath: "/v1/passwordless/send",
+  verifyPath: "/v1/passwordless/verify",
+  headers: headersFor(key),
+  sendBody: (email) => JSON.stringify({ email }),
+  precreateDomain: "bench.test",
+  precreate: async (server, email) => {
+    const res = await fetch(`${server.base}/v1/passwordless/send`, { method: "POST", headers: headersFor(key), body: JSON.stringify({ email }) })
+    const body = await res.json() as { authRequestId?: unknown; code?: unknown }
+    return res.status === 202 && typeof body.authRequestId === "string" && typeof body.code === "string"
+      ? { id: body.authRequestId, code: body.code }
+      : `${res.status} ${JSON.stringify(body).slice(0, 300)}`
+  },
+  verifyBody: (item) => JSON.stringify({ authRequestId: item?.id ?? "ar_list_exhausted", code: item?.code ?? "000000" })
+})
+
+const PEER_SEND = "/api/auth/email-otp/send-verification-otp"
+/**
+ * The peer (bench/peer/server.mjs): Better Auth's email-OTP sign-in, no API key. Every request carries the
+ * peer's own origin, as a browser on the app's page would: Node's fetch sends `Sec-Fetch-Mode`, on which Better
+ * Auth's CSRF check then requires a trusted Origin (autocannon sends no such header, but is treated alike).
+ */
+const peerProtocol = (origin: string): Protocol => {
+  const headers = { "content-type": "application/json", origin }
+  return {
+    sendPath: PEER_SEND,
+    verifyPath: "/api/auth/sign-in/email-otp",
+    headers,
+    sendBody: (email) => JSON.stringify({ email, type: "sign-in" }),
+    precreateDomain: "otp.bench.test",
+    precreate: async (server, email) => {
+      const sent = await fetch(`${server.base}${PEER_SEND}`, { method: "POST", headers, body: JSON.stringify({ email, type: "sign-in" }) })
+      const sentBody = await sent.text()
+      if (sent.status !== 200) return `send ${sent.status} ${sentBody.slice(0, 300)}`
+      const res = await fetch(`${server.base}/bench/otp?email=${encodeURIComponent(email)}`)
+      const body = await res.json() as { otp?: unknown }
+      return res.status === 200 && typeof body.otp === "string"
+        ? { id: email, code: body.otp }
+        : `GET /bench/otp ${res.status} ${JSON.stringify(body).slice(0, 300)}`
+    },
+    verifyBody: (item) => JSON.stringify({ email: item?.id ?? "list.exhausted@otp.bench.test", otp: item?.code ?? "000000" })
+  }
+}
+
+/**
+ * autocannon with a per-request body; stops at `amount` requests or after `seconds`, whichever comes first.
+ * `elapsedS` runs from the start to the last response: autocannon's own `duration` ends on its next one-second
+ * sample, which understates req/s when a phase ends on `amount` (up to 1 s of idle time counted).
+ */
 const cannon = async (
-  server: Server, path: string, key: string, bodyOf: (i: number) => string,
-  options: { readonly seconds: number; readonly amount?: number }
+  server: Server, path: string, headers: Record<string, string>, bodyOf: (i: number) => string,
+  options: { readonly connections: number; readonly seconds: number; readonly amount?: number }
 ) => {
   let i = 0
   let sample: string | undefined
+  let lastResponse = 0
+  const t0 = performance.now()
   const instance = autocannon({
     url: server.base,
-    connections: CONNECTIONS,
+    connections: options.connections,
     timeout: 10,
     ...(options.amount === undefined ? { duration: options.seconds } : { amount: options.amount }),
     requests: [{
       method: "POST",
       path,
-      headers: headersFor(key),
+      headers,
       // autocannon stops with an error if setupRequest returns nothing, so bodyOf always answers.
       setupRequest: (request) => ({ ...request, body: bodyOf(i++) }),
       onResponse: (status, body) => {
+        lastResponse = performance.now()
         if ((status < 200 || status > 299) && sample === undefined) sample = `${status} ${body.slice(0, 300)}`
       }
     }]
@@ -287,17 +379,18 @@ const cannon = async (
   const timer = options.amount === undefined ? undefined : setTimeout(() => instance.stop(), options.seconds * 1000)
   const result = await instance
   clearTimeout(timer)
-  return { result, sample }
+  return { result, sample, elapsedS: lastResponse > t0 ? (lastResponse - t0) / 1000 : result.duration }
 }
 
 const measure = async (
-  server: Server, phase: string, path: string, key: string, bodyOf: (i: number) => string,
-  options: { readonly seconds: number; readonly amount?: number }
+  server: Server, phase: string, path: string, headers: Record<string, string>, bodyOf: (i: number) => string,
+  options: { readonly connections: number; readonly seconds: number; readonly amount?: number }
 ): Promise<Phase> => {
-  process.stderr.write(`  ${server.name} ${phase}: ${options.amount === undefined ? `${options.seconds} s` : `${options.amount} requests (≤ ${options.seconds} s)`} … `)
+  process.stderr.write(`  ${server.name} ${phase} c${options.connections}: ` +
+    `${options.amount === undefined ? `${options.seconds} s` : `${options.amount} requests (≤ ${options.seconds} s)`} … `)
   const cpu0 = cpuMsOf(server.child.pid)
   const backends0 = await backendCpu(server.db)
-  const { result, sample } = await cannon(server, path, key, bodyOf, options)
+  const { result, sample, elapsedS } = await cannon(server, path, headers, bodyOf, options)
   const cpuMs = cpuMsOf(server.child.pid) - cpu0
   const backends1 = await backendCpu(server.db)
   let pgCpuMs = 0
@@ -310,10 +403,11 @@ const measure = async (
   const row: Phase = {
     server: server.name,
     phase,
-    seconds: result.duration,
+    connections: options.connections,
+    seconds: elapsedS,
     requests,
     ok: result["2xx"],
-    reqPerSec: requests / result.duration,
+    reqPerSec: requests / elapsedS,
     p50: result.latency.p50,
     p99: result.latency.p99,
     max: result.latency.max,
@@ -357,61 +451,57 @@ const raiseKeyLimit = async (server: Server, key: string, tenantId: string, db: 
 }
 
 let emails = 0
-const nextEmail = (tag: string) => `user${emails++}.${tag}@bench.test`
+const nextEmail = (tag: string, domain = "bench.test") => `user${emails++}.${tag}@${domain}`
 
 /** Plain concurrent fetches (not measured) that collect what the verify phase consumes. */
-const precreate = async (server: Server, key: string, n: number, tag: string) => {
+const precreate = async (server: Server, protocol: Protocol, n: number, tag: string, connections: number) => {
   const t0 = performance.now()
-  const out: Array<{ readonly authRequestId: string; readonly code: string }> = []
+  const out: Array<Verifiable> = []
   let failures = 0
   let lastFailure = ""
   let issued = 0
   const worker = async () => {
     while (issued < n) {
       issued++
-      const res = await fetch(`${server.base}/v1/passwordless/send`, {
-        method: "POST",
-        headers: headersFor(key),
-        body: JSON.stringify({ email: nextEmail(tag) })
-      })
-      const body = await res.json() as { authRequestId?: string; code?: string }
-      if (res.status === 202 && typeof body.authRequestId === "string" && typeof body.code === "string") {
-        out.push({ authRequestId: body.authRequestId, code: body.code })
-      } else {
+      const made = await protocol.precreate(server, nextEmail(tag, protocol.precreateDomain))
+      if (typeof made !== "string") out.push(made)
+      else {
         failures++
-        lastFailure = `${res.status} ${JSON.stringify(body).slice(0, 300)}`
-        if (failures > 100) throw new Error(`pre-creating auth requests keeps failing: ${lastFailure}`)
+        lastFailure = made
+        if (failures > 100) throw new Error(`${server.name}: pre-creating verifies keeps failing: ${lastFailure}`)
       }
     }
   }
-  await Promise.all(Array.from({ length: CONNECTIONS }, worker))
-  process.stderr.write(`  ${server.name}: pre-created ${out.length} auth requests in ${((performance.now() - t0) / 1000).toFixed(1)} s` +
+  await Promise.all(Array.from({ length: connections }, worker))
+  process.stderr.write(`  ${server.name}: pre-created ${out.length} verifies in ${((performance.now() - t0) / 1000).toFixed(1)} s` +
     `${failures > 0 ? ` (${failures} failed, last: ${lastFailure})` : ""}\n`)
   return out
 }
 
-/** Each auth request once. Past the end (autocannon asked for more than `amount`) a bogus id answers 404 (non-2xx). */
-const verifyBodies = (list: ReadonlyArray<{ readonly authRequestId: string; readonly code: string }>) =>
-  (i: number) => {
-    const item = list[i] ?? { authRequestId: "ar_list_exhausted", code: "000000" }
-    return JSON.stringify({ authRequestId: item.authRequestId, code: item.code })
-  }
+/** Each pre-created send once. */
+const verifyBodies = (protocol: Protocol, list: ReadonlyArray<Verifiable>) => (i: number) => protocol.verifyBody(list[i])
 
-/** Warm-up send, send, pre-create, warm-up verify, verify. */
-const phases = async (server: Server, key: string, tag: string): Promise<Array<Phase>> => {
+/** At each connection count: warm-up send, send, pre-create, warm-up verify, verify. */
+const phases = async (server: Server, protocol: Protocol, tag: string): Promise<Array<Phase>> => {
   const rows: Array<Phase> = []
-  const sendBody = () => JSON.stringify({ email: nextEmail(tag) })
-  if (WARMUP_SECONDS > 0) await cannon(server, "/v1/passwordless/send", key, sendBody, { seconds: WARMUP_SECONDS })
-  const send = await measure(server, "send", "/v1/passwordless/send", key, sendBody, { seconds: SECONDS })
-  rows.push(send)
-  // No more than the verify phase can plausibly use: 3× what send managed in the same time, at most BENCH_VERIFY_N.
-  const verifyN = Math.min(VERIFY_N, Math.max(2_000, Math.ceil(send.reqPerSec * SECONDS * 3)))
-  const warmupN = WARMUP_SECONDS > 0 ? Math.min(5_000, Math.max(CONNECTIONS, Math.round(verifyN / 10))) : 0
-  const list = await precreate(server, key, verifyN + warmupN, tag)
-  if (ANALYZE) await adminQueryValue("ANALYZE", server.db)
-  if (warmupN > 0) await cannon(server, "/v1/passwordless/verify", key, verifyBodies(list.slice(0, warmupN)), { seconds: WARMUP_SECONDS * 5, amount: warmupN })
-  const measured = list.slice(warmupN)
-  rows.push(await measure(server, "verify", "/v1/passwordless/verify", key, verifyBodies(measured), { seconds: SECONDS, amount: measured.length }))
+  const sendBody = () => protocol.sendBody(nextEmail(tag))
+  for (const connections of CONNECTIONS) {
+    if (WARMUP_SECONDS > 0) await cannon(server, protocol.sendPath, protocol.headers, sendBody, { connections, seconds: WARMUP_SECONDS })
+    const send = await measure(server, "send", protocol.sendPath, protocol.headers, sendBody, { connections, seconds: SECONDS })
+    rows.push(send)
+    // No more than the verify phase can plausibly use: 3× what send managed in the same time, at most BENCH_VERIFY_N.
+    const verifyN = Math.min(VERIFY_N, Math.max(2_000, Math.ceil(send.reqPerSec * SECONDS * 3)))
+    const warmupN = WARMUP_SECONDS > 0 ? Math.min(5_000, Math.max(connections, Math.round(verifyN / 10))) : 0
+    const list = await precreate(server, protocol, verifyN + warmupN, tag, connections)
+    if (ANALYZE) await adminQueryValue("ANALYZE", server.db)
+    if (warmupN > 0) {
+      await cannon(server, protocol.verifyPath, protocol.headers, verifyBodies(protocol, list.slice(0, warmupN)),
+        { connections, seconds: WARMUP_SECONDS * 5, amount: warmupN })
+    }
+    const measured = list.slice(warmupN)
+    rows.push(await measure(server, "verify", protocol.verifyPath, protocol.headers, verifyBodies(protocol, measured),
+      { connections, seconds: SECONDS, amount: measured.length }))
+  }
   return rows
 }
 
@@ -419,10 +509,86 @@ const phases = async (server: Server, key: string, tag: string): Promise<Array<P
 
 const fmt = (n: number, digits = 0) => Number.isFinite(n) ? n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits }) : "n/a"
 
-const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>) => {
+/** A markdown table; `align` has one letter per column, l or r. */
+const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>, align: string) => {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)))
-  const line = (cells: ReadonlyArray<string>) => `| ${cells.map((c, i) => i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)).join(" | ")} |`
-  return [line(header), `|${widths.map((w, i) => i < 2 ? `:${"-".repeat(w + 1)}` : `${"-".repeat(w + 1)}:`).join("|")}|`, ...rows.map(line)].join("\n")
+  const left = (i: number) => align[i] !== "r"
+  const line = (cells: ReadonlyArray<string>) => `| ${cells.map((c, i) => left(i) ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)).join(" | ")} |`
+  return [line(header), `|${widths.map((w, i) => left(i) ? `:${"-".repeat(w + 1)}` : `${"-".repeat(w + 1)}:`).join("|")}|`, ...rows.map(line)].join("\n")
+}
+
+/** Startup and memory of one server. */
+interface ServerSummary {
+  readonly server: string
+  readonly version: string
+  readonly startupMs: number
+  readonly readyRssMb: number
+  /** VmHWM when the server stopped: its peak over startup and every phase. */
+  readonly peakMb: number
+  readonly note: string
+}
+
+const SERVER_ORDER = ["sesame", "floor", "peer"]
+const PHASE_ORDER = ["send", "verify"]
+
+/** Sesame/other for req/s, CPU per request (server + PostgreSQL) and p99, per phase and connection count. */
+const ratios = (rows: ReadonlyArray<Phase>) =>
+  CONNECTIONS.flatMap((connections) =>
+    PHASE_ORDER.flatMap((phase) => {
+      const find = (server: string) => rows.find((r) => r.server === server && r.phase === phase && r.connections === connections)
+      const s = find("sesame")
+      if (s === undefined) return []
+      return ["floor", "peer"].flatMap((other) => {
+        const o = find(other)
+        if (o === undefined) return []
+        return [{
+          phase, connections, other,
+          reqPerSec: s.reqPerSec / o.reqPerSec,
+          cpuPerReq: (s.cpuMsPerReq + s.pgCpuMsPerReq) / (o.cpuMsPerReq + o.pgCpuMsPerReq),
+          p99: s.p99 / o.p99
+        }]
+      })
+    })
+  )
+
+const report = (rows: ReadonlyArray<Phase>, servers: ReadonlyArray<ServerSummary>) => {
+  const sorted = [...rows].sort((a, b) =>
+    a.connections - b.connections || PHASE_ORDER.indexOf(a.phase) - PHASE_ORDER.indexOf(b.phase) ||
+    SERVER_ORDER.indexOf(a.server) - SERVER_ORDER.indexOf(b.server))
+  const x = (n: number) => `${fmt(n, 2)}×`
+  const parts = [
+    table(
+      ["phase", "conns", "server", "req/s", "p50 ms", "p99 ms", "max ms", "requests", "non-2xx", "errors", "RSS MB", "peak RSS MB", "CPU ms/req", "PG CPU ms/req"],
+      sorted.map((r) => [r.phase, String(r.connections), r.server, fmt(r.reqPerSec), fmt(r.p50), fmt(r.p99), fmt(r.max), fmt(r.requests),
+        fmt(r.non2xx), fmt(r.errors), fmt(r.rssMb, 1), fmt(r.peakMb, 1), fmt(r.cpuMsPerReq, 2), fmt(r.pgCpuMsPerReq, 2)]),
+      "lrlrrrrrrrrrrr"
+    ),
+    "",
+    "RSS MB is the server's resident memory after the phase, peak RSS MB its high-water mark so far (VmHWM); CPU ms/req is the " +
+    "server process's user + system CPU per request, PG CPU ms/req that of the database's PostgreSQL backends.",
+    "",
+    table(
+      ["server", "version", "startup to ready ms", "RSS at ready MB", "peak RSS MB", "note"],
+      servers.map((s) => [s.server, s.version, fmt(s.startupMs), fmt(s.readyRssMb, 1), fmt(s.peakMb, 1), s.note]),
+      "llrrrl"
+    )
+  ]
+  const r = ratios(rows)
+  if (r.length > 0) {
+    parts.push("", table(
+      ["phase", "conns", "Sesame / …", "req/s", "CPU/req (server + PG)", "p99"],
+      r.map((q) => [q.phase, String(q.connections), q.other, x(q.reqPerSec), x(q.cpuPerReq), x(q.p99)]),
+      "lrlrrr"
+    ), "", "Ratios are Sesame's figure over the other server's: req/s below 1× and CPU/req or p99 above 1× mean Sesame does worse.")
+  }
+  for (const row of sorted) {
+    const odd = Object.entries(row.statusCodes).filter(([code]) => !code.startsWith("2"))
+    if (odd.length > 0 || row.errors > 0) {
+      parts.push("", `${row.server} ${row.phase} c${row.connections}: status codes ${JSON.stringify(row.statusCodes)}, errors ${row.errors}` +
+        `${row.sample === undefined ? "" : `, first non-2xx: ${row.sample}`}`)
+    }
+  }
+  return parts.join("\n")
 }
 
 // ------------------------------------------------------------------------------------------------- main
@@ -435,32 +601,82 @@ const waitQuiet = async (maxSeconds: number) => {
   process.stderr.write(`  load average ${load()} after waiting ${fmt((performance.now() - t0) / 1000)} s for a quiet machine\n`)
 }
 
+const git = async (args: ReadonlyArray<string>) => (await promisify(execFile)("git", args, { cwd: root })).stdout.trim()
+
+/** `abc1234` or `abc1234 (dirty)`; "unknown" outside a git checkout. */
+const commitOf = async () => {
+  try {
+    const head = await git(["rev-parse", "--short", "HEAD"])
+    return (await git(["status", "--porcelain"])) === "" ? head : `${head} (dirty)`
+  } catch {
+    return "unknown"
+  }
+}
+
+const versionIn = (file: string, dependency?: string): string | undefined => {
+  if (!existsSync(file)) return undefined
+  const json = JSON.parse(readFileSync(file, "utf8")) as { version?: unknown; dependencies?: Record<string, unknown> }
+  const value = dependency === undefined ? json.version : json.dependencies?.[dependency]
+  return typeof value === "string" ? value : undefined
+}
+
+/** The peer's locked Better Auth, installed with `npm ci` when missing or another version; its version. */
+const ensurePeer = async () => {
+  const wanted = versionIn(join(PEER_DIR, "package.json"), "better-auth")
+  const installed = () => versionIn(join(PEER_DIR, "node_modules/better-auth/package.json"))
+  if (wanted === undefined) throw new Error("bench/peer/package.json names no better-auth version")
+  if (installed() !== wanted) {
+    process.stderr.write(`  installing the peer (better-auth ${wanted}): npm ci --prefix bench/peer …\n`)
+    await promisify(execFile)("npm", ["ci", "--prefix", PEER_DIR, "--no-audit", "--no-fund"], { cwd: root, maxBuffer: 16 * 1024 * 1024 })
+  }
+  const version = installed()
+  if (version !== wanted) throw new Error(`bench/peer has better-auth ${version ?? "missing"} after npm ci, expected ${wanted}`)
+  return version
+}
+
 const main = async () => {
+  let peerVersion: string | undefined
+  let peerNote = ""
+  if (env.BENCH_SKIP_PEER === "1") peerNote = "peer skipped (BENCH_SKIP_PEER=1)"
+  else {
+    try {
+      peerVersion = await ensurePeer()
+    } catch (error) {
+      peerNote = `peer skipped: ${error instanceof Error ? error.message : String(error)}`
+    }
+  }
   if (env.BENCH_WAIT_QUIET !== undefined) await waitQuiet(Number(env.BENCH_WAIT_QUIET))
   const loadBefore = load()
+  const date = new Date()
+  const commit = await commitOf()
   const db = `sesame_bench_${randomBytes(6).toString("hex")}`
   const databaseUrl = urlFor(db)
   const pgAvailable = (await loadPg()) !== undefined
-  console.log(`Sesame bench: ${SECONDS} s per phase, ${CONNECTIONS} connections, ${VERIFY_N} verifies max, warm-up ${WARMUP_SECONDS} s; ` +
-    `node ${process.version}; database ${db}`)
-  console.log(`${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}); load average at start ${loadBefore}. ` +
+  const cpu = `${cpus().length} × ${cpus()[0]?.model.trim() ?? "?"}`
+  console.log(`Sesame bench: ${SECONDS} s per phase, connections ${CONNECTIONS.join(", ")}, ${VERIFY_N} verifies max, ` +
+    `warm-up ${WARMUP_SECONDS} s; node ${process.version}; database ${db}; commit ${commit}`)
+  console.log(`${cpu}; load average at start ${loadBefore}. ` +
     "Load generator, server(s) and PostgreSQL all share this machine: compare figures within one run.")
 
-  await adminQuery(`CREATE DATABASE ${db}`)
-  cleanups.push(() => env.BENCH_KEEP_DB === "1"
-    ? Promise.resolve(console.log(`kept database ${db} (BENCH_KEEP_DB=1): drop it with psql -c 'DROP DATABASE ${db} WITH (FORCE)'`))
-    : adminQuery(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`))
   const dbSettings = (env.BENCH_DB_SETTINGS ?? "").split(",").filter((s) => s.trim() !== "").map((s) => s.split("=").map((p) => p.trim()))
   for (const [name, value] of dbSettings) {
     if (name === undefined || value === undefined || !/^[a-z_]+$/.test(name) || !/^[A-Za-z0-9_.]+$/.test(value)) {
       throw new Error(`BENCH_DB_SETTINGS: expected name=value pairs, got ${env.BENCH_DB_SETTINGS}`)
     }
-    await adminQuery(`ALTER DATABASE ${db} SET ${name} = '${value}'`)
   }
-  const sc = await adminQueryValue(`SELECT current_setting('synchronous_commit') || ' / fsync ' || current_setting('fsync') || ' / ' || version()`, db)
-  const autovacuum = await adminQueryValue(`SELECT current_setting('autovacuum')`, db)
-  console.log(`PostgreSQL: synchronous_commit ${sc}; autovacuum ${autovacuum}; ` +
-    `${ANALYZE ? "ANALYZE before each verify phase" : "no ANALYZE (BENCH_ANALYZE=0)"}`)
+  /** A fresh database with BENCH_DB_SETTINGS, dropped at the end unless BENCH_KEEP_DB=1. */
+  const createDatabase = async (name: string) => {
+    await adminQuery(`CREATE DATABASE ${name}`)
+    cleanups.push(() => env.BENCH_KEEP_DB === "1"
+      ? Promise.resolve(console.log(`kept database ${name} (BENCH_KEEP_DB=1): drop it with psql -c 'DROP DATABASE ${name} WITH (FORCE)'`))
+      : adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))
+    for (const [setting, value] of dbSettings) await adminQuery(`ALTER DATABASE ${name} SET ${setting} = '${value}'`)
+  }
+  await createDatabase(db)
+  const pgVersion = await adminQueryValue(`SELECT current_setting('server_version')`, db)
+  const pgSettings = await adminQueryValue(`SELECT 'synchronous_commit ' || current_setting('synchronous_commit') || ', fsync ' || ` +
+    `current_setting('fsync') || ', autovacuum ' || current_setting('autovacuum') || ', shared_buffers ' || current_setting('shared_buffers')`, db)
+  console.log(`PostgreSQL ${pgVersion}: ${pgSettings}; ${ANALYZE ? "ANALYZE before each verify phase" : "no ANALYZE (BENCH_ANALYZE=0)"}`)
 
   const serverEnv = {
     DATABASE_URL: databaseUrl,
@@ -473,9 +689,10 @@ const main = async () => {
     ...(env.BENCH_SERVER_FLAGS ?? "").split(" ").filter((f) => f !== ""),
     ...npmStart
   ]
+  const servers: Array<ServerSummary> = []
   const sesame = await start("sesame", db, sesameArgs, serverEnv)
-  const startup = { sesame: sesame.startupMs, sesameRssMb: rssOf(sesame.child.pid).rssMb }
-  process.stderr.write(`  sesame ready in ${fmt(sesame.startupMs)} ms (fresh database, migrations included), RSS ${fmt(startup.sesameRssMb, 1)} MB\n`)
+  const sesameReadyRss = rssOf(sesame.child.pid).rssMb
+  process.stderr.write(`  sesame ready in ${fmt(sesame.startupMs)} ms (fresh database, migrations included), RSS ${fmt(sesameReadyRss, 1)} MB\n`)
 
   const created = await promisify(execFile)(process.execPath, ["src/cli.ts", "tenant", "create", "--name", "Bench", "--json"], {
     cwd: root, env: { ...env, ...serverEnv }
@@ -486,56 +703,88 @@ const main = async () => {
   const testKey = tenant.keys.test
   console.log(`tenant limits: ${await raiseKeyLimit(sesame, testKey, tenant.tenant.id, db)}`)
 
-  const rows: Array<Phase> = await phases(sesame, testKey, "s")
+  const rows: Array<Phase> = await phases(sesame, sesameProtocol(testKey), "s")
   const sesameOutput = sesame.output.slice()
+  const sesamePeak = rssOf(sesame.child.pid).peakMb
   await stop(sesame)
 
   // A second start on the now-migrated database: what a restart/deploy costs.
   const again = await start("sesame", db, npmStart, serverEnv)
   const restartMs = again.startupMs
   await stop(again)
+  servers.push({
+    server: "sesame", version: commit, startupMs: sesame.startupMs, readyRssMb: sesameReadyRss, peakMb: sesamePeak,
+    note: `fresh database (migrations included); ${fmt(restartMs)} ms on the migrated one`
+  })
 
-  let floorStartup: number | undefined
   let floorNote = ""
   if (env.BENCH_SKIP_FLOOR === "1") floorNote = "floor skipped (BENCH_SKIP_FLOOR=1)"
   else if (!pgAvailable) floorNote = "floor skipped: the `pg` package is not installed (npm install --save-dev pg)"
   else {
     const floor = await start("floor", db, ["bench/floor.ts"], { DATABASE_URL: databaseUrl, FLOOR_KEY })
-    floorStartup = floor.startupMs
-    rows.push(...await phases(floor, FLOOR_KEY, "f"))
+    const readyRssMb = rssOf(floor.child.pid).rssMb
+    rows.push(...await phases(floor, sesameProtocol(FLOOR_KEY), "f"))
+    servers.push({
+      server: "floor", version: `node:http + pg ${versionIn(join(root, "node_modules/pg/package.json")) ?? "?"}`, startupMs: floor.startupMs,
+      readyRssMb, peakMb: rssOf(floor.child.pid).peakMb, note: "Sesame's database, already migrated"
+    })
     await stop(floor)
   }
 
-  console.log("")
-  console.log(table(
-    ["server", "phase", "req/s", "p50 ms", "p99 ms", "max ms", "requests", "non-2xx", "errors", "RSS MB", "peak RSS MB", "CPU ms/req", "PG CPU ms/req"],
-    rows.map((r) => [r.server, r.phase, fmt(r.reqPerSec), fmt(r.p50), fmt(r.p99), fmt(r.max), fmt(r.requests), fmt(r.non2xx),
-      fmt(r.errors), fmt(r.rssMb, 1), fmt(r.peakMb, 1), fmt(r.cpuMsPerReq, 2), fmt(r.pgCpuMsPerReq, 2)])
-  ))
-  console.log("")
-  console.log(`startup to ready: sesame ${fmt(startup.sesame)} ms on a fresh database (migrations included), ` +
-    `${fmt(restartMs)} ms on a migrated one; RSS when ready ${fmt(startup.sesameRssMb, 1)} MB` +
-    (floorStartup === undefined ? "" : `; floor ${fmt(floorStartup)} ms`))
-  if (floorNote !== "") console.log(floorNote)
-  console.log(`load average: ${loadBefore} at start, ${load()} at the end (1/5/15 min)`)
-  const find = (server: string, phase: string) => rows.find((r) => r.server === server && r.phase === phase)
-  for (const phase of ["send", "verify"]) {
-    const s = find("sesame", phase)
-    const f = find("floor", phase)
-    if (s !== undefined && f !== undefined) console.log(`sesame/floor ${phase}: ${fmt(s.reqPerSec / f.reqPerSec * 100)} %`)
+  if (peerVersion !== undefined) {
+    const peerDb = `${db}_peer`
+    await createDatabase(peerDb)
+    const peer = await start("peer", peerDb, ["bench/peer/server.mjs"], {
+      DATABASE_URL: urlFor(peerDb),
+      NODE_ENV: "production",
+      BETTER_AUTH_SECRET: randomBytes(32).toString("base64url"),
+      PEER_RATE_LIMIT: env.BENCH_PEER_RATE_LIMIT ?? "memory"
+    })
+    const readyRssMb = rssOf(peer.child.pid).rssMb
+    rows.push(...await phases(peer, peerProtocol(peer.base), "p"))
+    servers.push({
+      server: "peer", version: `better-auth ${peerVersion} + email-otp, pg ${versionIn(join(PEER_DIR, "node_modules/pg/package.json")) ?? "?"}`,
+      startupMs: peer.startupMs, readyRssMb, peakMb: rssOf(peer.child.pid).peakMb,
+      note: `fresh database (its migrations included); rate limiter ${env.BENCH_PEER_RATE_LIMIT ?? "memory"}`
+    })
+    const peerErrors = peer.output.filter((line) => /error/i.test(line))
+    if (peerErrors.length > 0) console.log(`peer logged ${peerErrors.length} error lines (last 200 kept), e.g.:\n  ${peerErrors.slice(0, 5).join("\n  ")}`)
+    await stop(peer)
   }
-  for (const r of rows) {
-    const odd = Object.entries(r.statusCodes).filter(([code]) => !code.startsWith("2"))
-    if (odd.length > 0) console.log(`${r.server} ${r.phase} status codes: ${JSON.stringify(r.statusCodes)}${r.sample === undefined ? "" : `, first: ${r.sample}`}`)
-  }
+
+  const loadAfter = load()
+  const text = report(rows, servers)
+  console.log("")
+  console.log(text)
+  console.log("")
+  for (const note of [floorNote, peerNote]) if (note !== "") console.log(note)
+  console.log(`load average: ${loadBefore} at start, ${loadAfter} at the end (1/5/15 min)`)
   const errorLines = sesameOutput.filter((line) => /error|defect|warn/i.test(line))
   if (errorLines.length > 0) console.log(`sesame logged ${errorLines.length} warning/error lines (last 200 kept), e.g.:\n  ${errorLines.slice(0, 5).join("\n  ")}`)
 
+  const machine = `${cpu}, ${fmt(totalmem() / 2 ** 30)} GiB; Node ${process.version}; PostgreSQL ${pgVersion}; ${pgSettings}`
+  if (env.BENCH_RESULTS === "1") {
+    const file = join(root, "bench/RESULTS.md")
+    appendFileSync(file, [
+      "",
+      `## ${date.toISOString().slice(0, 16).replace("T", " ")} UTC — \`npm run bench\` on ${commit}`,
+      "",
+      `Machine: ${machine}. ${SECONDS} s per phase, connections ${CONNECTIONS.join(", ")}, at most ${VERIFY_N} verifies per phase, ` +
+      `warm-up ${WARMUP_SECONDS} s${ANALYZE ? ", ANALYZE before each verify phase" : ""}` +
+      `${dbSettings.length > 0 ? `, database settings ${env.BENCH_DB_SETTINGS}` : ""}. Load average ${loadBefore} at start, ${loadAfter} at the end.` +
+      `${[floorNote, peerNote].filter((n) => n !== "").map((n) => ` ${n[0]?.toUpperCase()}${n.slice(1)}.`).join("")}`,
+      "",
+      text,
+      ""
+    ].join("\n"))
+    console.log(`appended to ${file}`)
+  }
+
   if (env.BENCH_JSON !== undefined) {
     writeFileSync(env.BENCH_JSON, JSON.stringify({
-      date: new Date().toISOString(), node: process.version, seconds: SECONDS, connections: CONNECTIONS, verifyN: VERIFY_N,
-      warmupSeconds: WARMUP_SECONDS, loadBefore, loadAfter: load(), startupMs: startup.sesame, restartMs, readyRssMb: startup.sesameRssMb, floorStartupMs: floorStartup,
-      floorNote, rows
+      date: date.toISOString(), commit, machine, node: process.version, postgres: pgVersion, seconds: SECONDS, connections: CONNECTIONS,
+      verifyN: VERIFY_N, warmupSeconds: WARMUP_SECONDS, loadBefore, loadAfter, restartMs, floorNote, peerNote, servers,
+      ratios: ratios(rows), rows
     }, null, 2))
   }
 }

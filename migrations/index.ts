@@ -6,6 +6,7 @@ import links from "./0005_links.ts"
 import sms from "./0006_sms.ts"
 import signingKeyModes from "./0007_signing_key_modes.ts"
 import settingsPerMode from "./0008_settings_per_mode.ts"
+import hotPaths from "./0009_hot_paths.ts"
 
 // `<id>_<name>` → migration effect, the shape `Migrator.fromRecord` loads. Static imports keep
 // every migration in the build and type-checked (each must need nothing but SqlClient).
@@ -17,5 +18,6 @@ export const migrations = {
   "0005_links": links,
   "0006_sms": sms,
   "0007_signing_key_modes": signingKeyModes,
-  "0008_settings_per_mode": settingsPerMode
+  "0008_settings_per_mode": settingsPerMode,
+  "0009_hot_paths": hotPaths
 }

@@ -6,6 +6,12 @@ import * as HealthLive from "./platform/Health.ts"
 import * as SecretsLive from "./platform/Secrets.ts"
 import * as TransactionLive from "./platform/Transaction.ts"
 import * as CodeStorePg from "./passwordless/CodeStorePg.ts"
+import * as IssueStorePg from "./passwordless/IssueStorePg.ts"
+import { type IssueStore, layerComposed as IssueStoreComposed } from "./passwordless/IssueStore.ts"
+import type { Secrets } from "./platform/Secrets.ts"
+import { layerComposed as VerifyStoreComposed } from "./passwordless/VerifyStore.ts"
+import * as VerifyStorePg from "./passwordless/VerifyStorePg.ts"
+import * as TestOutboxLive from "./passwordless/TestOutbox.ts"
 import * as PasswordlessLive from "./passwordless/Passwordless.ts"
 import * as ExchangeLive from "./passwordless/Exchange.ts"
 import * as ExchangeCodesPg from "./passwordless/ExchangeCodesPg.ts"
@@ -66,7 +72,14 @@ export const servicesOn = <E, R>(
     CodeStorePg.layer, TenantsLive.layer, ApiKeysLive.layer, TransactionLive.layer, OutboxPg.layer, TokenSignerLive.layer,
     rateLimiter, AuditPg.layer, AccountsLive.layer, ExchangeCodesPg.layer, RiskScorerPg.layer, HealthLive.layer
   )
-  const withMigrations = Layer.provideMerge(stores, Layer.provideMerge(MigrationsLive, base))
+  // The server writes a send in one statement (IssueStorePg); with another limiter (the limiter
+  // benchmark) the send goes through that limiter and a transaction instead.
+  const issue: Layer.Layer<IssueStore, never, Layer.Success<typeof stores> | PgClient.PgClient | Secrets> =
+    rateLimiter === RateLimiterPg.layer ? IssueStorePg.layer : IssueStoreComposed
+  const withMigrations = Layer.provideMerge(
+    Layer.provideMerge(issue, stores),
+    Layer.provideMerge(MigrationsLive, base)
+  )
   const delivery = Layer.provideMerge(Worker.layer, Layer.mergeAll(MailerLive, SmsProviderLive.layer))
   const sessions = Layer.mergeAll(SessionsLive.layer, SessionServicesLive)
   // Webhooks (#6): the event outbox, endpoints and deliveries, the SSRF-guarded sender, this process's worker.
@@ -74,7 +87,9 @@ export const servicesOn = <E, R>(
     Layer.provideMerge(Layer.mergeAll(WebhookStorePg.layer, EventsPg.layer, WebhookSender.layer)),
     Layer.provide(Resolver.layer)
   )
-  return Layer.mergeAll(PasswordlessLive.layer, KeyAdminLive.layer, TenantAdminLive.layer, ExchangeLive.layer, TemplatePreviewLive.layer).pipe(
+  const verify = rateLimiter === RateLimiterPg.layer ? VerifyStorePg.layer : VerifyStoreComposed
+  return Layer.mergeAll(PasswordlessLive.layer.pipe(Layer.provide(verify)), KeyAdminLive.layer, TenantAdminLive.layer, ExchangeLive.layer, TemplatePreviewLive.layer,
+    TestOutboxLive.layer).pipe(
     Layer.provideMerge(sessions),
     Layer.provideMerge(delivery),
     Layer.provideMerge(webhooks),

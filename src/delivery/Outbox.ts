@@ -1,6 +1,5 @@
 import { Context, type Effect, Schema } from "effect"
 import type { ServiceUnavailable } from "../api/Errors.ts"
-import type { TestMessage } from "../api/TestOutbox.ts"
 import type { AuthRequestId, Channel, MessageId, Mode, TenantId } from "../domain/Ids.ts"
 
 /** The rendered message, sealed at rest (AES-256-GCM, bound to the message id) until it is delivered. */
@@ -14,13 +13,36 @@ export const MessagePayload = Schema.Struct({
 })
 export type MessagePayload = typeof MessagePayload.Type
 
+/**
+ * A test-mode message is rendered when the test outbox is read, not when it is sent: nothing is ever
+ * delivered for a test key, so the send stores only what the rendering needs (sealed like any
+ * payload). `notice`: the "no account" email instead of the sign-in message (Enumeration.ts).
+ */
+export const DeferredPayload = Schema.Struct({
+  deferred: Schema.Literal(true),
+  code: Schema.NullOr(Schema.String),
+  linkToken: Schema.NullOr(Schema.String),
+  notice: Schema.Boolean
+})
+export type DeferredPayload = typeof DeferredPayload.Type
+
+/** A test-mode message as stored: rendered already (older rows), or to be rendered on reading. */
+export interface StoredTestMessage {
+  readonly id: MessageId
+  readonly authRequestId: AuthRequestId | null
+  readonly channel: Channel
+  readonly to: string
+  readonly payload: MessagePayload | DeferredPayload | undefined
+  readonly createdAt: Date
+}
+
 export interface NewMessage {
   readonly tenantId: TenantId
   readonly mode: Mode
   readonly authRequestId: AuthRequestId | null
   readonly channel: Channel
   readonly recipient: string
-  readonly email: MessagePayload
+  readonly email: MessagePayload | DeferredPayload
   /**
    * A decoy's message (sign-up off, unknown address): written like any other so both paths do the
    * same work, but `suppressed` and never delivered (Enumeration.ts).
@@ -83,7 +105,7 @@ export class Outbox extends Context.Service<Outbox, {
     tenantId: TenantId,
     to: string | undefined,
     limit: number
-  ) => Effect.Effect<ReadonlyArray<TestMessage>, ServiceUnavailable>
+  ) => Effect.Effect<ReadonlyArray<StoredTestMessage>, ServiceUnavailable>
   /** The newest message of the auth request. */
   readonly deliveryOf: (
     tenantId: TenantId,

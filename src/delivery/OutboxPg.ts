@@ -1,13 +1,12 @@
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Layer, Option, Schema } from "effect"
-import type { TestMessage } from "../api/TestOutbox.ts"
 import { MessageId } from "../domain/Ids.ts"
 import type { AuthRequestId, Channel, Mode, TenantId } from "../domain/Ids.ts"
 import { randomId } from "../platform/Crypto.ts"
 import { Secrets } from "../platform/Secrets.ts"
 import { unavailable } from "../platform/Sql.ts"
-import type { Claimed, DeliveryStatus } from "./Outbox.ts"
-import { MessagePayload, Outbox } from "./Outbox.ts"
+import type { Claimed, DeliveryStatus, NewMessage, StoredTestMessage } from "./Outbox.ts"
+import { DeferredPayload, MessagePayload, Outbox } from "./Outbox.ts"
 
 interface ClaimRow {
   readonly tenantId: TenantId
@@ -30,7 +29,30 @@ interface TestRow {
   readonly createdAt: Date
 }
 
+/** The columns of a new `messages` row, in the order `messageRow` gives its values. */
+export const MESSAGE_COLUMNS = "tenant_id, id, mode, auth_request_id, channel, recipient, payload_enc, status, provider, attempts, " +
+  "next_attempt_at, expires_at, created_at, sent_at"
+
+/**
+ * A new outbox row: test-mode messages are written as already sent by `test-outbox` (nothing is
+ * delivered for test keys); a decoy's is `suppressed`. The payload is sealed with the message id as AAD.
+ */
+export const messageRow = (secrets: Secrets["Service"], message: NewMessage, now: Date) => {
+  const id = MessageId.make(randomId("msg"))
+  const test = message.mode === "test" && !message.suppressed
+  const values: ReadonlyArray<unknown> = [
+    message.tenantId, id, message.mode, message.authRequestId, message.channel, message.recipient,
+    secrets.seal(JSON.stringify(message.email), id),
+    message.suppressed ? "suppressed" : test ? "sent" : "queued",
+    test ? "test-outbox" : null, 0, now, message.expiresAt, now, test ? now : null
+  ]
+  return { id, values }
+}
+
+const INSERT_MESSAGE = `INSERT INTO messages (${MESSAGE_COLUMNS}) VALUES (${MESSAGE_COLUMNS.split(",").map((_, i) => `$${i + 1}`).join(", ")})`
+
 const decodePayload = Schema.decodeUnknownOption(Schema.fromJsonString(MessagePayload))
+const decodeDeferred = Schema.decodeUnknownOption(Schema.fromJsonString(DeferredPayload))
 
 export const make = Effect.gen(function* () {
   const sql = yield* PgClient.PgClient
@@ -57,43 +79,24 @@ export const make = Effect.gen(function* () {
     return { _tag: "Deliver", ...key, mode, authRequestId, channel, recipient, email, attempts }
   }
 
-  const toTest = (row: TestRow): TestMessage => {
-    const email = open(row.id, row.payloadEnc)
-    const isEmail = row.channel === "email"
-    return {
-      id: row.id,
-      authRequestId: row.authRequestId,
-      channel: row.channel,
-      to: row.recipient,
-      subject: isEmail ? email?.subject ?? null : null,
-      text: email?.text ?? "",
-      html: isEmail ? email?.html ?? null : null,
-      createdAt: row.createdAt.toISOString()
+  const toTest = (row: TestRow): StoredTestMessage => {
+    let payload: MessagePayload | DeferredPayload | undefined
+    try {
+      const plaintext = row.payloadEnc === null ? undefined : secrets.open(row.payloadEnc, row.id)
+      payload = plaintext === undefined ? undefined
+        : Option.getOrUndefined(decodeDeferred(plaintext)) ?? Option.getOrUndefined(decodePayload(plaintext))
+    } catch {
+      payload = undefined // another SESAME_SECRET, or a tampered row
     }
+    return { id: row.id, authRequestId: row.authRequestId, channel: row.channel, to: row.recipient, payload, createdAt: row.createdAt }
   }
 
   const status = (rows: ReadonlyArray<DeliveryStatus>) => rows[0]
 
   return Outbox.of({
     enqueue: (message, now) => {
-      const id = MessageId.make(randomId("msg"))
-      const test = message.mode === "test" && !message.suppressed
-      return unavailable(sql`INSERT INTO messages ${sql.insert({
-        tenantId: message.tenantId,
-        id,
-        mode: message.mode,
-        authRequestId: message.authRequestId,
-        channel: message.channel,
-        recipient: message.recipient,
-        payloadEnc: secrets.seal(JSON.stringify(message.email), id),
-        status: message.suppressed ? "suppressed" : test ? "sent" : "queued",
-        provider: test ? "test-outbox" : null,
-        attempts: 0,
-        nextAttemptAt: now,
-        expiresAt: message.expiresAt,
-        createdAt: now,
-        sentAt: test ? now : null
-      })}`).pipe(Effect.as(id))
+      const row = messageRow(secrets, message, now)
+      return unavailable(sql.unsafe(INSERT_MESSAGE, row.values)).pipe(Effect.as(row.id))
     },
 
     listTest: (tenantId, to, limit) =>

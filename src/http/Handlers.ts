@@ -3,7 +3,7 @@ import { HttpApiBuilder } from "effect/http-api"
 import { Api } from "../api/Api.ts"
 import { ScopeMissing, ServiceUnavailable } from "../api/Errors.ts"
 import { CurrentKey } from "../api/Security.ts"
-import { Outbox } from "../delivery/Outbox.ts"
+import { TestOutbox } from "../passwordless/TestOutbox.ts"
 import { normalizeEmail } from "../domain/Email.ts"
 import { Passwordless } from "../passwordless/Passwordless.ts"
 import { Health } from "../platform/Health.ts"
@@ -24,7 +24,7 @@ export const PasswordlessHandlers = HttpApiBuilder.group(Api, "passwordless", (h
 
 export const TestOutboxHandlers = HttpApiBuilder.group(Api, "test", (h) =>
   Effect.gen(function* () {
-    const outbox = yield* Outbox
+    const outbox = yield* TestOutbox
     return h.handle("messages", ({ query }) =>
       Effect.gen(function* () {
         const key = yield* CurrentKey
@@ -32,7 +32,7 @@ export const TestOutboxHandlers = HttpApiBuilder.group(Api, "test", (h) =>
           return yield* new ScopeMissing({ message: "The test outbox is only readable with a test key (sk_test_…)." })
         }
         const to = query.to === undefined ? undefined : normalizeEmail(query.to) ?? query.to
-        return { messages: yield* outbox.listTest(key.tenantId, to, query.limit ?? 20) }
+        return { messages: yield* outbox.list(key.tenantId, to, query.limit ?? 20) }
       }))
   }))
 

@@ -1,10 +1,11 @@
 import { Clock, Effect, Option } from "effect"
 import { HttpServerRequest } from "effect/http"
-import { IpNotAllowed, RateLimited } from "../api/Errors.ts"
+import { IpNotAllowed } from "../api/Errors.ts"
 import { Audit, type RequestInfo } from "../audit/Audit.ts"
 import type { ApiKey } from "../keys/ApiKeys.ts"
 import { type Cidr, clientAddress, inAny, parseCidr } from "../keys/IpAllowlist.ts"
-import { keyChecks, noteLimit } from "../limits/Limits.ts"
+import { enforce } from "../limits/Enforce.ts"
+import { keyChecks } from "../limits/Limits.ts"
 import { RateLimiter } from "../limits/RateLimiter.ts"
 import { randomId } from "../platform/Crypto.ts"
 import { Tenants } from "../tenants/Tenants.ts"
@@ -60,14 +61,7 @@ export const makeKeyGuard = Effect.gen(function* () {
     Effect.gen(function* () {
       const tenant = yield* tenants.get(key.tenantId).pipe(Effect.catchTag("NotFound", Effect.die))
       const decision = yield* limiter.take(key.tenantId, keyChecks(tenant.modes[key.mode].policy, key.id), yield* Clock.currentTimeMillis)
-      yield* noteLimit(decision.tightest)
-      if (decision.allowed) return
-      const retryAfter = Math.max(1, Math.ceil(decision.retryAfterMs / 1000))
-      yield* audit.sampled(`key:${key.id}`, {
-        tenantId: key.tenantId, mode: key.mode, type: "rate_limited", subject: decision.tightest.name,
-        details: { limit: decision.tightest.name, retryAfter }
-      })
-      return yield* new RateLimited({ limit: decision.tightest.name, retryAfter })
+      yield* enforce(audit, key, `key:${key.id}`, decision)
     })
 
   return { describe, checkAddress, countRequest }

@@ -52,14 +52,12 @@ export const keyChecks = (policy: Policy, keyId: string): ReadonlyArray<Check> =
 ]
 
 /** Code guesses per identifier and minute, across all of its auth requests (API.md: 20/minute). */
-export const verifyChecks = (policy: Policy, input: { readonly mode: Mode; readonly identifier: string }): ReadonlyArray<Check> => [
-  {
-    name: "verify_per_identifier_minute",
-    bucket: `verify_m:${input.mode}:${input.identifier}`,
-    limit: policy.limits.verifyPerIdentifierMinute,
-    periodMs: MINUTE
-  }
-]
+export const verifyCheck = (policy: Policy, input: { readonly mode: Mode; readonly identifier: string }): Check => ({
+  name: "verify_per_identifier_minute",
+  bucket: `verify_m:${input.mode}:${input.identifier}`,
+  limit: policy.limits.verifyPerIdentifierMinute,
+  periodMs: MINUTE
+})
 
 /**
  * The request's tightest limit, written by whoever counted the request and read by the HTTP layer

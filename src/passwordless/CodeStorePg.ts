@@ -5,44 +5,52 @@ import type { AuthRequestRow, Key } from "./CodeStore.ts"
 import { CodeStore, ConsumeResult, ResendResult } from "./CodeStore.ts"
 import { blocked } from "./Rules.ts"
 
-const COLUMNS = "tenant_id, id, mode, channel, type, identifier, email, phone, code_hash, code_length, link_hash, code_challenge, " +
+export const COLUMNS = "tenant_id, id, mode, channel, type, identifier, email, phone, code_hash, code_length, link_hash, code_challenge, " +
   "redirect_url, state, template, locale, metadata, approval, render_options, client_ip, user_agent, attempts, max_attempts, resends, " +
   "last_sent_at, created_at, expires_at, verified_at, user_id, sealed_credentials, risk_score, risk_signals"
 
-export const make = Effect.gen(function* () {
-  const sql = yield* PgClient.PgClient
-  const cols = sql.unsafe(COLUMNS)
-  // rows are written only by this store, with these columns; `real` reads back as 0.7699999…: rounded to the 3 decimals written
-  const rowOf = (r: unknown): AuthRequestRow => {
-    const row = r as AuthRequestRow
-    return typeof row.riskScore === "number" ? { ...row, riskScore: Math.round(row.riskScore * 1000) / 1000 } : row
-  }
+// rows are written only by this store, with these columns; `real` reads back as 0.7699999…: rounded to the 3 decimals written
+export const rowOf = (r: unknown): AuthRequestRow => {
+  const row = r as AuthRequestRow
+  return typeof row.riskScore === "number" ? { ...row, riskScore: Math.round(row.riskScore * 1000) / 1000 } : row
+}
 
+/** The reads that explain, after the fact, why a one-statement consume changed nothing. They never decide anything. */
+export const makeExplain = (sql: PgClient.PgClient) => {
+  const cols = sql.unsafe(COLUMNS)
   const lockedUntil = (key: Key, identifier: string) =>
     sql<{ lockedUntil: Date | null }>`SELECT locked_until FROM identifier_failures
       WHERE tenant_id = ${key.tenantId} AND mode = ${key.mode} AND identifier = ${identifier}`.pipe(
       Effect.map((rows) => rows[0]?.lockedUntil ?? null)
     )
-
   // the link_hash index, or the GIN index on the links a `keep` resend kept valid
   const linkIs = (hash: Uint8Array) => sql`(link_hash = ${hash} OR kept_link_hashes @> ARRAY[${hash}::bytea])`
-
   const get = (key: Key, id: string) =>
     sql`SELECT ${cols} FROM auth_requests WHERE tenant_id = ${key.tenantId} AND id = ${id} AND mode = ${key.mode}`.pipe(
       Effect.map((rows) => rows[0] === undefined ? undefined : rowOf(rows[0]))
     )
-
-  /** Explains, after the fact, why the one-statement consume changed nothing. Never decides anything. */
-  const explain = Effect.fnUntraced(function* (key: Key, id: string | null, linkHash: Uint8Array | null, now: Date) {
+  /** `check` sees the row first (the bound-email rule of a verify); what it returns wins. */
+  const explain = Effect.fnUntraced(function* <A = never>(
+    key: Key, id: string | null, linkHash: Uint8Array | null, now: Date, check?: (row: AuthRequestRow) => A | undefined
+  ) {
     const rows = linkHash !== null
       ? yield* sql`SELECT ${cols} FROM auth_requests WHERE tenant_id = ${key.tenantId} AND ${linkIs(linkHash)} AND mode = ${key.mode}`
       : yield* sql`SELECT ${cols} FROM auth_requests WHERE tenant_id = ${key.tenantId} AND id = ${id} AND mode = ${key.mode}`
     if (rows[0] === undefined) return ConsumeResult.NotFound()
     const row = rowOf(rows[0])
+    const first = check?.(row)
+    if (first !== undefined) return first
     // The link is real but was issued for another request than the one the app kept from send.
     if (id !== null && row.id !== id) return ConsumeResult.OriginMismatch()
     return blocked(row, now, yield* lockedUntil(key, row.identifier)) ?? ConsumeResult.NotFound()
   })
+  return { explain, get, lockedUntil, linkIs }
+}
+
+export const make = Effect.gen(function* () {
+  const sql = yield* PgClient.PgClient
+  const cols = sql.unsafe(COLUMNS)
+  const { explain, get, lockedUntil, linkIs } = makeExplain(sql)
 
   return CodeStore.of({
     insert: (row) =>

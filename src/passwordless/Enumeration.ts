@@ -1,9 +1,9 @@
 import { renderEmail } from "../delivery/EmailTemplate.ts"
-import type { MessagePayload } from "../delivery/Outbox.ts"
+import type { DeferredPayload, MessagePayload } from "../delivery/Outbox.ts"
 import type { Policy } from "../domain/TenantSettings.ts"
 import type { AuthRequestRow } from "./CodeStore.ts"
 import { composeEmail, type Credentials } from "./Compose.ts"
-import { composeSms } from "../sms/SmsText.ts"
+import { composeSms } from "./SmsText.ts"
 
 /**
  * Enumeration safety (SECURITY.md "Enumeration and abuse"; OWASP Authentication cheat sheet; ASVS
@@ -20,33 +20,57 @@ import { composeSms } from "../sms/SmsText.ts"
 export const isDecoy = (row: Pick<AuthRequestRow, "codeHash" | "linkHash">): boolean =>
   row.codeHash === null && row.linkHash === null
 
-/** What a send or resend writes to the outbox: always a rendered message; `suppressed` ones are never delivered. */
+/** What a send or resend writes to the outbox; `suppressed` ones are never delivered. */
 export interface Outgoing {
-  readonly payload: MessagePayload
+  readonly payload: MessagePayload | DeferredPayload
   readonly suppressed: boolean
 }
 
+/**
+ * The message of a send. `deferred` (test keys, whose messages are never delivered): nothing is
+ * rendered now — the test outbox renders it when it is read (`renderDeferred`) — on the decoy's path
+ * and the member's alike, so both still do the same work.
+ */
 export const outgoing = (
   row: AuthRequestRow,
   credentials: Credentials,
   policy: Policy,
   nowMs: number,
   /** Where hosted links point (email only). */
-  publicUrl = ""
+  publicUrl = "",
+  deferred = false
 ): Outgoing => {
   const decoy = isDecoy(row)
-  // A decoy's credentials verify nothing (no hash is stored), but they are rendered all the same.
-  const signIn = row.channel === "sms"
-    ? composeSms(row, credentials.code ?? "", policy, nowMs)
-    : composeEmail(row, credentials, policy, nowMs, publicUrl)
   // Decoys exist only with sign-up off; then the notice is rendered on both paths.
   // SMS (#4): no "no account" SMS (every SMS costs the tenant money): a decoy SMS is suppressed.
-  const notice = row.channel === "email" && policy.noAccountEmail && (decoy || !policy.allowSignup)
-    ? noAccountEmail(policy)
-    : null
+  const noticeOn = row.channel === "email" && policy.noAccountEmail && (decoy || !policy.allowSignup)
+  if (deferred) {
+    const payload = (notice: boolean): DeferredPayload => ({ deferred: true, code: credentials.code, linkToken: credentials.linkToken, notice })
+    if (!decoy) return { payload: payload(false), suppressed: false }
+    return noticeOn ? { payload: payload(true), suppressed: false } : { payload: payload(false), suppressed: true }
+  }
+  // A decoy's credentials verify nothing (no hash is stored), but they are rendered all the same.
+  const signIn = render(row, credentials, policy, nowMs, publicUrl)
+  const notice = noticeOn ? noAccountEmail(policy) : null
   if (!decoy) return { payload: signIn, suppressed: false }
   return notice === null ? { payload: signIn, suppressed: true } : { payload: notice, suppressed: false }
 }
+
+const render = (row: AuthRequestRow, credentials: Credentials, policy: Policy, nowMs: number, publicUrl: string) =>
+  row.channel === "sms"
+    ? composeSms(row, credentials.code ?? "", policy, nowMs)
+    : composeEmail(row, credentials, policy, nowMs, publicUrl)
+
+/** A deferred (test-mode) message rendered as it would have been when it was sent (`sentAtMs`). */
+export const renderDeferred = (
+  row: AuthRequestRow,
+  deferred: DeferredPayload,
+  policy: Policy,
+  sentAtMs: number,
+  publicUrl: string
+): MessagePayload =>
+  deferred.notice ? noAccountEmail(policy) : render(row, { code: deferred.code, linkToken: deferred.linkToken }, policy, sentAtMs, publicUrl)
+
 const noAccountEmail = (policy: Policy): MessagePayload => {
   const rendered = renderEmail({
     type: "OTP",

@@ -16,22 +16,23 @@ import { randomCode, randomId, randomToken, sha256, sha256Base64Url } from "../p
 import { Secrets } from "../platform/Secrets.ts"
 import { AppConfig } from "../platform/Config.ts"
 import { Transaction } from "../platform/Transaction.ts"
-import { Sessions } from "../sessions/Sessions.ts"
 import { Tenants } from "../tenants/Tenants.ts"
-import { noteLimit, sendChecks, verifyChecks } from "../limits/Limits.ts"
-import { type Check, RateLimiter } from "../limits/RateLimiter.ts"
+import { sendChecks, verifyCheck } from "../limits/Limits.ts"
+import { type Check, type Decision, RateLimiter } from "../limits/RateLimiter.ts"
+import { enforce } from "../limits/Enforce.ts"
+import { IssueStore } from "./IssueStore.ts"
+import { type Latest, type Target, VerifyStore } from "./VerifyStore.ts"
 import { Audit } from "../audit/Audit.ts"
 import { Accounts } from "./Accounts.ts"
 import { type Outgoing, outgoing } from "./Enumeration.ts"
-import { planResend, sealFor } from "./ResendStrategy.ts"
+import { planResend } from "./ResendStrategy.ts"
+import { newAuthRequest } from "./NewRequest.ts"
 import { exchangeCodeOf, ExchangeCodes } from "./ExchangeCodes.ts"
 import { type AuthRequestRow, CodeStore, type Key, type Proof } from "./CodeStore.ts"
 import type { Credentials } from "./Compose.ts"
-import { Events } from "../webhooks/Events.ts"
-import { loginFailed } from "../webhooks/AuthEvents.ts"
-import * as SmsPrepare from "../sms/SmsPrepare.ts"
-import { classifyPhone } from "../sms/Phone.ts"
-import { checkBoundEmail, resendSmsChecks } from "../sms/SmsVerify.ts"
+import * as SmsPrepare from "./SmsPrepare.ts"
+import { classifyPhone } from "../domain/Phone.ts"
+import { resendSmsChecks } from "./SmsVerify.ts"
 
 type Caller = CurrentKey["Service"]
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000))
@@ -82,29 +83,20 @@ export const make = Effect.gen(function* () {
   const worker = yield* DeliveryWorker
   const secrets = yield* Secrets
   const tx = yield* Transaction
-  const sessions = yield* Sessions
   const limiter = yield* RateLimiter
   const exchangeCodes = yield* ExchangeCodes
   const audit = yield* Audit
   const accounts = yield* Accounts
-  const events = yield* Events
   const sms = { prepare: yield* SmsPrepare.make }
+  const issueStore = yield* IssueStore
+  const verifyStore = yield* VerifyStore
   // the hosted link page lives at {publicUrl}/l/{linkToken} (#7)
   const publicUrl = (yield* AppConfig).publicUrl
 
   /** Counts the request against `checks`; refused → RATE_LIMITED naming the limit (sampled into the audit log). */
   const limit = (caller: Caller, checks: ReadonlyArray<Check>, nowMs: number) =>
-    Effect.gen(function* () {
-      const decision = yield* limiter.take(caller.tenantId, checks, nowMs)
-      yield* noteLimit(decision.tightest)
-      if (decision.allowed) return
-      const name = decision.tightest.name
-      const retryAfter = seconds(decision.retryAfterMs)
-      yield* audit.sampled(`${caller.mode}:${name}`, {
-        tenantId: caller.tenantId, mode: caller.mode, type: "rate_limited", subject: name, details: { limit: name, retryAfter }
-      })
-      return yield* new RateLimited({ limit: name, retryAfter })
-    })
+    Effect.flatMap(limiter.take(caller.tenantId, checks, nowMs), (decision) => verdict(caller, decision))
+  const verdict = (caller: Caller, decision: Decision) => enforce(audit, caller, `${caller.mode}:${decision.tightest.name}`, decision)
 
   // A key always belongs to an existing tenant (foreign key), so a missing tenant is a defect.
   // The caller's mode's settings only: a test key's settings never reach a live send (issue 10).
@@ -160,45 +152,58 @@ export const make = Effect.gen(function* () {
     ...(caller.mode === "test" && credentials.linkToken !== null ? { linkToken: credentials.linkToken } : {})
   })
 
+  /**
+   * Writes a send (IssueStore: the limits, the auth request and its message in one step), then, after
+   * it committed, wakes the worker or, for "sync", delivers inline. Test keys deliver nothing.
+   */
+  const issue = (caller: Caller, row: AuthRequestRow, message: Outgoing, checks: ReadonlyArray<Check>, nowMs: number, sync: boolean) =>
+    Effect.gen(function* () {
+      // A suppressed message (sign-up off, unknown address) is a row like any other, so both paths do
+      // the same work (Enumeration.ts); no worker ever delivers it.
+      const { decision, messageId } = yield* issueStore.issue({
+        row,
+        message: {
+          tenantId: caller.tenantId, mode: caller.mode, authRequestId: row.id, channel: row.channel, recipient: row.identifier,
+          email: message.payload, suppressed: message.suppressed, expiresAt: row.expiresAt
+        },
+        checks,
+        now: new Date(nowMs)
+      })
+      yield* verdict(caller, decision)
+      if (messageId === undefined) return yield* Effect.die(new Error("a send was admitted without its message"))
+      if (caller.mode === "test") return "sent" as const
+      if (sync) {
+        if (!message.suppressed) yield* worker.deliverNow(caller.tenantId, messageId)
+        return "sent" as const
+      }
+      yield* worker.wake
+      return "queued" as const
+    })
+
   const send = Effect.fn("Passwordless.send")(function* (caller: Caller, request: SendRequest) {
     const tenant = yield* tenantOf(caller)
+    const sync = request.deliver === "sync"
     if (request.channel === "sms") {
-      // SMS (#4): validation, risk, pumping limits and the row live in SmsSender; queued like an email.
-      const prepared = yield* sms.prepare(caller, tenant.policy, request, limit)
-      const delivery = yield* dispatch(caller, prepared.row, prepared.message, prepared.nowMs, store.insert(prepared.row), request.deliver === "sync")
+      // SMS (#4): validation, risk, the pumping limits and the row come from SmsPrepare; written like an email.
+      const prepared = yield* sms.prepare(caller, tenant.policy, request)
+      const delivery = yield* issue(caller, prepared.row, prepared.message, prepared.checks, prepared.nowMs, sync)
       return { ...response(caller, prepared.row, prepared.credentials, delivery, prepared.nowMs), ...prepared.extra }
     }
     const { email, type, expiresIn } = yield* checkEmailSend(request, tenant.policy)
     const nowMs = yield* Clock.currentTimeMillis
-    // Counted before anything is written or queued: a refused send costs nothing.
-    yield* limit(caller, sendChecks(tenant.policy, {
-      mode: caller.mode, identifier: email, link: type !== "OTP", ip: request.client?.ipAddress
-    }), nowMs)
     // Sign-up off: the same look-up for every address, and an unknown one gets a decoy (Enumeration.ts).
     const known = tenant.policy.allowSignup || (yield* accounts.exists({ tenantId: caller.tenantId, mode: caller.mode }, email))
-    const now = new Date(nowMs)
     const id = randomId("ar") as AuthRequestId
     const issued = credentialsFor(id, type, request.codeLength ?? 6)
     const credentials = issued.credentials
-    const codeHash = known ? issued.codeHash : null
-    const linkHash = known ? issued.linkHash : null
-    const row: AuthRequestRow = {
-      tenantId: caller.tenantId, id, mode: caller.mode, channel: "email", type, identifier: email, email, phone: null,
-      codeHash, codeLength: request.codeLength ?? 6, linkHash, codeChallenge: request.codeChallenge ?? null, redirectUrl: request.redirectUrl ?? null,
-      state: request.state ?? null, template: request.template ?? "SIGNIN", locale: request.locale ?? null,
-      metadata: request.metadata ?? null, approval: request.approval ?? null,
-      renderOptions: request.emailContent === undefined && request.templateVariables === undefined ? null : {
-        ...(request.emailContent === undefined ? {} : { emailContent: request.emailContent }),
-        ...(request.templateVariables === undefined ? {} : { templateVariables: request.templateVariables })
-      },
-      clientIp: request.client?.ipAddress ?? null, userAgent: request.client?.userAgent ?? null,
-      attempts: 0, maxAttempts: tenant.policy.maxAttempts, resends: 0, lastSentAt: now, createdAt: now,
-      expiresAt: new Date(nowMs + expiresIn * 1000), verifiedAt: null, userId: null,
-      // sealed on both paths (the same work); a decoy's credentials verify nothing either way
-      sealedCredentials: sealFor(tenant.policy, credentials, id, secrets.seal)
-    }
-    const message = outgoing(row, credentials, tenant.policy, nowMs, publicUrl)
-    const delivery = yield* dispatch(caller, row, message, nowMs, store.insert(row), request.deliver === "sync")
+    const row = newAuthRequest({
+      tenantId: caller.tenantId, mode: caller.mode, id, channel: "email", type, identifier: email, email, phone: null,
+      request, policy: tenant.policy, credentials, codeHash: issued.codeHash, linkHash: issued.linkHash, known,
+      codeLength: request.codeLength ?? 6, expiresIn, nowMs, seal: secrets.seal
+    })
+    // Counted in the same statement as the writes: a refused send writes nothing.
+    const checks = sendChecks(tenant.policy, { mode: caller.mode, identifier: email, link: type !== "OTP", ip: request.client?.ipAddress })
+    const delivery = yield* issue(caller, row, outgoing(row, credentials, tenant.policy, nowMs, publicUrl, caller.mode === "test"), checks, nowMs, sync)
     return response(caller, row, credentials, delivery, nowMs)
   })
 
@@ -235,7 +240,7 @@ export const make = Effect.gen(function* () {
       ], nowMs)),
       Effect.asVoid
     )
-    const delivery = yield* dispatch(caller, existing, outgoing(existing, plan.credentials, tenant.policy, nowMs, publicUrl), nowMs, write, false)
+    const delivery = yield* dispatch(caller, existing, outgoing(existing, plan.credentials, tenant.policy, nowMs, publicUrl, caller.mode === "test"), nowMs, write, false)
     return response(caller, resent ?? existing, plan.credentials, delivery, nowMs)
   })
 
@@ -246,15 +251,16 @@ export const make = Effect.gen(function* () {
       return yield* new ValidationFailed({ message: "Send exactly one of code or linkToken." })
     }
     const nowMs = yield* Clock.currentTimeMillis
-    const now = new Date(nowMs)
-    let target: { readonly id: AuthRequestId | null; readonly proof: Proof }
+    let target: Target | Latest
     if (request.code !== undefined) {
-      let id = request.authRequestId
-      if (id === undefined) {
+      const code = request.code
+      const id = request.authRequestId
+      if (id !== undefined) target = { _tag: "Target", id, proof: { _tag: "Code", hash: secrets.codeHash(id, code) } }
+      else {
+        let identifier: string
         if (request.email === undefined && request.phone === undefined) {
           return yield* new ValidationFailed({ message: "A code needs authRequestId, email or phone.", field: "authRequestId" })
         }
-        let identifier: string
         if (request.phone !== undefined) {
           const phone = classifyPhone(request.phone)
           if (phone === undefined) return yield* new InvalidPhone({})
@@ -264,16 +270,13 @@ export const make = Effect.gen(function* () {
           if (email === undefined) return yield* new InvalidEmail({})
           identifier = email
         }
-        const latest = yield* store.latestFor(key, identifier)
-        if (latest === undefined) return yield* new NotFound({})
-        id = latest.id
+        // the hash is keyed by the request's id: made once the store has found the identifier's newest request
+        target = { _tag: "Latest", identifier, hash: (id) => secrets.codeHash(id, code) }
       }
-      // An SMS sent with a bound email (Auth1) verifies only with that same email.
-      yield* checkBoundEmail(yield* store.get(key, id), request)
-      target = { id, proof: { _tag: "Code", hash: secrets.codeHash(id, request.code) } }
     } else {
       if (policy.sameOriginLinks && request.authRequestId === undefined) return yield* new OriginMismatch({})
       target = {
+        _tag: "Target",
         id: request.authRequestId ?? null,
         proof: {
           _tag: "Link",
@@ -283,65 +286,44 @@ export const make = Effect.gen(function* () {
         }
       }
     }
-    // Consuming the code, the user upsert, the session and the login events commit together or not at all.
-    const { result, signedIn } = yield* tx.run(Effect.gen(function* () {
-      const result = yield* store.consume(key, target, now)
-      if (result._tag === "Verified" || result._tag === "Invalid") {
-        // Guesses per identifier, counted in the same transaction: a refused verify rolls back, so
-        // its guess never counted, and the caller learns nothing about the code.
-        const identifier = result._tag === "Verified" ? result.request.identifier : result.identifier
-        yield* limit(caller, verifyChecks(policy, { mode: caller.mode, identifier }), nowMs)
-      }
-      // The webhook event commits with the wrong guess it reports (#6).
-      if (result._tag === "Invalid") {
-        yield* events.record(loginFailed(caller, result, target, request.client?.ipAddress ?? null), now)
-      }
-      if (result._tag !== "Verified") return { result, signedIn: undefined }
-      const row = result.request
-      const signedIn = yield* sessions.signIn({
-        tenantId: caller.tenantId, mode: caller.mode, channel: row.channel, email: row.email, phone: row.phone,
-        amr: target.proof._tag === "Link" ? ["link"] : ["otp", row.channel],
-        clientIp: request.client?.ipAddress ?? row.clientIp, userAgent: request.client?.userAgent ?? row.userAgent,
-        policy
-      })
-      yield* store.resetFailures(key, row.identifier, now)
-      yield* audit.record({
-        tenantId: caller.tenantId, mode: caller.mode, type: "login.success", subject: signedIn.user.id,
-        details: { authRequestId: row.id, userId: signedIn.user.id, sessionId: signedIn.session.id, amr: [...(target.proof._tag === "Link" ? ["link"] : ["otp", row.channel])] }
-      })
-      return { result, signedIn }
-    }))
-    if (result._tag === "Verified" && signedIn !== undefined) {
-      const row = result.request
-      return {
-        ...signedIn,
-        authRequest: {
-          id: row.id, channel: row.channel, type: row.type, state: row.state, template: row.template,
-          metadata: row.metadata, approval: row.approval
-        }
-      } satisfies VerifyResponse
-    }
-    return yield* Match.valueTags(result, {
-      Verified: () => Effect.die("unreachable: verified without a session"),
-      Invalid: ({ attemptsRemaining, identifier }) =>
-        Effect.gen(function* () {
-          const locked = yield* store.recordFailure(key, identifier, {
-            maxFailures: policy.maxFailuresPerIdentifier, lockMs: policy.identifierLockSeconds * 1000
-          }, now)
-          const at = { tenantId: caller.tenantId, mode: caller.mode }
-          yield* audit.record({ ...at, type: "login.failed", subject: target.id, details: { reason: "CODE_INVALID", attemptsRemaining } })
-          if (attemptsRemaining === 0) yield* audit.record({ ...at, type: "auth_request.locked", subject: target.id, details: {} })
-          if (locked) {
-            yield* audit.record({ ...at, type: "identifier.locked", subject: target.id, details: { lockSeconds: policy.identifierLockSeconds } })
-          }
-          return yield* new CodeInvalid({ attemptsRemaining })
-        }),
-      Expired: () => Effect.fail(new CodeExpired({})),
-      AlreadyUsed: () => Effect.fail(new AlreadyUsed({})),
-      Locked: ({ retryAfterMs }) => Effect.fail(new TooManyAttempts({ retryAfter: seconds(retryAfterMs) })),
-      NotFound: () => Effect.fail(new NotFound({})),
-      OriginMismatch: () => Effect.fail(new OriginMismatch({}))
+    const attempted = yield* verifyStore.verify({
+      key, target,
+      email: request.email === undefined ? null : normalizeEmail(request.email) ?? null,
+      policy,
+      client: { ip: request.client?.ipAddress ?? null, userAgent: request.client?.userAgent ?? null },
+      check: (identifier: string) => verifyCheck(policy, { mode: caller.mode, identifier }),
+      now: new Date(nowMs)
     })
+    switch (attempted._tag) {
+      case "SignedIn": {
+        yield* verdict(caller, attempted.decision)
+        const row = attempted.request
+        return {
+          ...attempted.signedIn,
+          authRequest: {
+            id: row.id, channel: row.channel, type: row.type, state: row.state, template: row.template,
+            metadata: row.metadata, approval: row.approval
+          }
+        } satisfies VerifyResponse
+      }
+      case "Invalid":
+        yield* verdict(caller, attempted.decision)
+        return yield* new CodeInvalid({ attemptsRemaining: attempted.attemptsRemaining })
+      case "Refused":
+        return yield* verdict(caller, attempted.decision).pipe(Effect.andThen(Effect.die(new Error("a refused verify was allowed"))))
+      case "WrongEmail":
+        return yield* new ValidationFailed({ message: "This code must be verified with the email it was sent with.", field: "email" })
+      case "Expired":
+        return yield* new CodeExpired({})
+      case "AlreadyUsed":
+        return yield* new AlreadyUsed({})
+      case "Locked":
+        return yield* new TooManyAttempts({ retryAfter: seconds(attempted.retryAfterMs) })
+      case "NotFound":
+        return yield* new NotFound({})
+      case "OriginMismatch":
+        return yield* new OriginMismatch({})
+    }
   })
 
   const status = Effect.fn("Passwordless.status")(function* (caller: Caller, id: AuthRequestId) {

@@ -1,9 +1,9 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Context, Effect, Layer, Option, Redacted } from "effect"
-import { randomBytes } from "node:crypto"
+import { type KeyObject, randomBytes } from "node:crypto"
 import { AppConfig } from "./Config.ts"
-import { decrypt, deriveKey, encrypt, hmacSha256 } from "./Crypto.ts"
+import { decrypt, deriveKey, encrypt, hmacSha256, secretKey } from "./Crypto.ts"
 
 export class SecretMissing extends Error {
   override readonly name = "SecretMissing"
@@ -23,13 +23,23 @@ export class Secrets extends Context.Service<Secrets, {
   readonly mac: (purpose: string, value: string) => Buffer
 }>()("sesame/Secrets") {
   static fromMaster(master: Uint8Array): Secrets["Service"] {
-    const codeKey = deriveKey(master, "code-hmac")
-    const encKey = deriveKey(master, "aes-gcm")
+    const codeKey = secretKey(deriveKey(master, "code-hmac"))
+    const encKey = secretKey(deriveKey(master, "aes-gcm"))
+    // a handful of fixed purposes: each key is derived once
+    const macKeys = new Map<string, KeyObject>()
+    const macKey = (purpose: string) => {
+      let key = macKeys.get(purpose)
+      if (key === undefined) {
+        key = secretKey(deriveKey(master, `mac/${purpose}`))
+        macKeys.set(purpose, key)
+      }
+      return key
+    }
     return {
       codeHash: (id, code) => hmacSha256(codeKey, `${id}:${code}`),
       seal: (plaintext, aad) => encrypt(encKey, plaintext, aad),
       open: (data, aad) => decrypt(encKey, data, aad),
-      mac: (purpose, value) => hmacSha256(deriveKey(master, `mac/${purpose}`), value)
+      mac: (purpose, value) => hmacSha256(macKey(purpose), value)
     }
   }
 

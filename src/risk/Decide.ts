@@ -1,6 +1,6 @@
 import { RiskBlocked, VoipNotAllowed } from "../api/Errors.ts"
 import type { Policy } from "../domain/TenantSettings.ts"
-import type { Phone } from "../sms/Phone.ts"
+import type { Phone } from "../domain/Phone.ts"
 import type { RiskAssessment } from "./Score.ts"
 
 export type Verdict =

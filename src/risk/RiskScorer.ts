@@ -2,7 +2,7 @@ import { disposableEmailBlocklistSet } from "disposable-email-domains-js"
 import { Context, Effect, Layer } from "effect"
 import type { ServiceUnavailable } from "../api/Errors.ts"
 import type { Mode, TenantId } from "../domain/Ids.ts"
-import type { Phone } from "../sms/Phone.ts"
+import type { Phone } from "../domain/Phone.ts"
 import { type RiskAssessment, scoreOf } from "./Score.ts"
 
 export interface RiskInput {

@@ -1,4 +1,4 @@
-import type { PhoneType } from "../sms/Phone.ts"
+import type { PhoneType } from "../domain/Phone.ts"
 import { LINE_TYPE_RISK, WEIGHTS } from "./Weights.ts"
 
 /** The facts a score is computed from; counts are over the last hour (Weights.ts `VELOCITY_WINDOW_MS`). */

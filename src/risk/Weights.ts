@@ -1,4 +1,4 @@
-import type { PhoneType } from "../sms/Phone.ts"
+import type { PhoneType } from "../domain/Phone.ts"
 
 /**
  * Every weight and threshold of the risk score, in one place (documented in the README).

@@ -7,7 +7,7 @@ import type { NewEvent } from "./Events.ts"
  * `attemptsRemaining: 0` means the request is now locked.
  */
 export const loginFailed = (
-  caller: CurrentKey["Service"],
+  caller: Pick<CurrentKey["Service"], "tenantId" | "mode">,
   result: { readonly identifier: string; readonly attemptsRemaining: number },
   target: { readonly id: string | null; readonly proof: { readonly _tag: "Code" | "Link" } },
   ip: string | null

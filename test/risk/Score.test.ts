@@ -4,8 +4,8 @@ import { TestClock } from "effect/testing"
 import fc from "fast-check"
 import { type RiskSignals, scoreOf } from "../../src/risk/Score.ts"
 import { isDisposableDomain, RiskScorer } from "../../src/risk/RiskScorer.ts"
-import { PHONE_TYPES } from "../../src/sms/Phone.ts"
-import { classifyPhone } from "../../src/sms/Phone.ts"
+import { PHONE_TYPES } from "../../src/domain/Phone.ts"
+import { classifyPhone } from "../../src/domain/Phone.ts"
 import type { Mode, TenantId } from "../../src/domain/Ids.ts"
 
 const count = fc.integer({ min: 0, max: 1000 })

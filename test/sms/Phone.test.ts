@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import gl from "google-libphonenumber"
-import { classifyPhone } from "../../src/sms/Phone.ts"
+import { classifyPhone } from "../../src/domain/Phone.ts"
 
 // libphonenumber's own example number of each type, per country (never numbers typed by hand).
 const util = gl.PhoneNumberUtil.getInstance()

@@ -9,6 +9,8 @@ import * as RateLimiterMemory from "../../src/limits/RateLimiterMemory.ts"
 import * as AuditMemory from "../../src/audit/AuditMemory.ts"
 import { Accounts } from "../../src/passwordless/Accounts.ts"
 import * as PasswordlessLive from "../../src/passwordless/Passwordless.ts"
+import { layerComposed as IssueStoreComposed } from "../../src/passwordless/IssueStore.ts"
+import { layerComposed as VerifyStoreComposed } from "../../src/passwordless/VerifyStore.ts"
 import { ExchangeCodes } from "../../src/passwordless/ExchangeCodes.ts"
 import { RiskScorer } from "../../src/risk/RiskScorer.ts"
 import { Secrets } from "../../src/platform/Secrets.ts"
@@ -35,6 +37,8 @@ const tenant = { id: tenantId, name: "Acme", modes: { live: defaults, test: defa
  * (provided by `it.effect`), and fakes for everything around it (delivery, sessions, tenants).
  */
 export const PasswordlessTest = PasswordlessLive.layer.pipe(
+  Layer.provide(IssueStoreComposed),
+  Layer.provide(VerifyStoreComposed),
   Layer.provide(CodeStoreMemory.layer),
   Layer.provide(RateLimiterMemory.layer),
   Layer.provide(AuditMemory.layer),

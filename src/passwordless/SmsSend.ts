@@ -4,7 +4,7 @@ import type { SendRequest } from "../api/Passwordless.ts"
 import { normalizeEmail } from "../domain/Email.ts"
 import type { Policy } from "../domain/TenantSettings.ts"
 import { smsTemplateProblem } from "../templates/Sms.ts"
-import { classifyPhone } from "./Phone.ts"
+import { classifyPhone } from "../domain/Phone.ts"
 import { MAX_SEGMENTS, segmentsOf, smsTemplateFor, smsText } from "./SmsText.ts"
 
 /** Validates an SMS send: the number (E.164, libphonenumber), the optional bound email, the text and its length. */

@@ -1,16 +1,14 @@
 import { Clock, Effect } from "effect"
 import type { CurrentKey } from "../api/Security.ts"
 import type { SendRequest } from "../api/Passwordless.ts"
-import type { RateLimited, ServiceUnavailable } from "../api/Errors.ts"
 import type { AuthRequestId } from "../domain/Ids.ts"
 import type { Policy } from "../domain/TenantSettings.ts"
 import { sendChecks, smsChecks } from "../limits/Limits.ts"
-import type { Check } from "../limits/RateLimiter.ts"
-import { Accounts } from "../passwordless/Accounts.ts"
-import type { AuthRequestRow } from "../passwordless/CodeStore.ts"
-import type { Credentials } from "../passwordless/Compose.ts"
-import { outgoing } from "../passwordless/Enumeration.ts"
-import { sealFor } from "../passwordless/ResendStrategy.ts"
+import { Accounts } from "./Accounts.ts"
+import type { AuthRequestRow } from "./CodeStore.ts"
+import type { Credentials } from "./Compose.ts"
+import { outgoing } from "./Enumeration.ts"
+import { newAuthRequest } from "./NewRequest.ts"
 import { randomCode, randomId } from "../platform/Crypto.ts"
 import { Secrets } from "../platform/Secrets.ts"
 import { decide } from "../risk/Decide.ts"
@@ -19,13 +17,12 @@ import { Events } from "../webhooks/Events.ts"
 import { checkSmsSend } from "./SmsSend.ts"
 
 type Caller = CurrentKey["Service"]
-type Limit = (caller: Caller, checks: ReadonlyArray<Check>, nowMs: number) => Effect.Effect<void, RateLimited | ServiceUnavailable>
 
 /**
  * An SMS send up to the point where it is queued: validated, scored, judged by the tenant's policy
  * (premium rate, voipAction, riskBlockAt; refusals raise `fraud.detected`), counted against the
- * pumping limits, and turned into an auth request row and its message. Nothing is written before
- * the limits have admitted it, so a refused send costs nothing.
+ * pumping limits, and turned into an auth request row, its message and the limits it counts against.
+ * The caller writes it with IssueStore: nothing is written unless every limit admits it.
  */
 export const make = Effect.gen(function* () {
   const risk = yield* RiskScorer
@@ -33,7 +30,7 @@ export const make = Effect.gen(function* () {
   const events = yield* Events
   const secrets = yield* Secrets
 
-  return Effect.fn("Passwordless.sendSms")(function* (caller: Caller, policy: Policy, request: SendRequest, limit: Limit) {
+  return Effect.fn("Passwordless.sendSms")(function* (caller: Caller, policy: Policy, request: SendRequest) {
     const { phone, email, expiresIn, codeLength } = yield* checkSmsSend(request, policy)
     const nowMs = yield* Clock.currentTimeMillis
     const key = { tenantId: caller.tenantId, mode: caller.mode }
@@ -59,35 +56,25 @@ export const make = Effect.gen(function* () {
       }
       return yield* verdict.error
     }
-    yield* limit(caller, [
+    const checks = [
       ...sendChecks(policy, { mode: caller.mode, identifier: phone.e164, link: false, ip: ip ?? undefined }),
       ...smsChecks(policy, { mode: caller.mode, phone: phone.e164, country: phone.country, prefix: phone.prefix })
-    ], nowMs)
+    ]
     // Sign-up off: an unknown number gets a decoy request and no SMS, after the same work (Enumeration.ts).
     const known = policy.allowSignup || (yield* accounts.exists(key, phone.e164))
     const id = randomId("ar") as AuthRequestId
     const code = randomCode(codeLength)
     const codeHash = secrets.codeHash(id, code)
     const credentials: Credentials = { code, linkToken: null }
-    const now = new Date(nowMs)
-    const row: AuthRequestRow = {
-      tenantId: caller.tenantId, id, mode: caller.mode, channel: "sms", type: "OTP", identifier: phone.e164, email,
-      phone: phone.e164, codeHash: known ? codeHash : null, codeLength, linkHash: null, codeChallenge: null,
-      redirectUrl: null, state: request.state ?? null, template: request.template ?? "SIGNIN", locale: request.locale ?? null,
-      metadata: request.metadata ?? null, approval: request.approval ?? null,
-      renderOptions: request.smsMessage === undefined && request.templateVariables === undefined ? null : {
-        ...(request.smsMessage === undefined ? {} : { smsMessage: request.smsMessage }),
-        ...(request.templateVariables === undefined ? {} : { templateVariables: request.templateVariables })
-      },
-      clientIp: ip, userAgent: request.client?.userAgent ?? null,
-      attempts: 0, maxAttempts: policy.maxAttempts, resends: 0, lastSentAt: now, createdAt: now,
-      expiresAt: new Date(nowMs + expiresIn * 1000), verifiedAt: null, userId: null,
-      sealedCredentials: sealFor(policy, credentials, id, secrets.seal),
-      riskScore: assessment.score, riskSignals: assessment.signals
-    }
-    const message = outgoing(row, credentials, policy, nowMs)
+    const row = newAuthRequest({
+      tenantId: caller.tenantId, mode: caller.mode, id, channel: "sms", type: "OTP", identifier: phone.e164, email,
+      phone: phone.e164, request, policy, credentials,
+      codeHash, linkHash: null, known, codeLength, expiresIn, nowMs, seal: secrets.seal,
+      risk: { score: assessment.score, signals: assessment.signals }
+    })
+    const message = outgoing(row, credentials, policy, nowMs, "", caller.mode === "test")
     return {
-      row, message, credentials, nowMs,
+      row, message, credentials, nowMs, checks,
       extra: { phoneType: phone.type, isVoip: phone.isVoip, riskScore: assessment.score, riskSignals: assessment.signals }
     }
   })

@@ -1,6 +1,6 @@
 import type { MessagePayload } from "../delivery/Outbox.ts"
 import type { Policy } from "../domain/TenantSettings.ts"
-import type { AuthRequestRow } from "../passwordless/CodeStore.ts"
+import type { AuthRequestRow } from "./CodeStore.ts"
 import type { Template } from "../domain/Ids.ts"
 import { emailTexts } from "../templates/EmailTexts.ts"
 import { pickTenantTemplate } from "../templates/TenantTemplates.ts"
