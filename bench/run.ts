@@ -1,7 +1,7 @@
 /**
  * `npm run bench` — DESIGN.md "Performance budgets" and issue 11: Sesame, the floor and the peer in one run.
  *
- * 1. creates a fresh PostgreSQL database, starts `node src/cli.ts serve` on a free port, waits for /readyz
+ * 1. creates a fresh PostgreSQL database, starts Sesame as `npm start` does on a free port, waits for /readyz
  *    (startup-to-ready, RSS at ready), creates a tenant with the CLI;
  * 2. for each connection count (BENCH_CONNECTIONS, 10 and 50 by default):
  *    send: autocannon against the server's send endpoint, a distinct email per request;
@@ -74,6 +74,9 @@ const CPU_PROF = env.BENCH_CPU_PROF
  * key for the verify UPDATE and scan all of a tenant's rows (see bench/RESULTS.md). BENCH_ANALYZE=0 skips it.
  */
 const ANALYZE = env.BENCH_ANALYZE !== "0"
+/** Sesame is started as `npm start` starts it: the node flags and arguments of package.json's "start". */
+const npmStart = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { scripts: { start: string } })
+  .scripts.start.split(" ").filter((arg) => arg !== "").slice(1)
 const FLOOR_KEY = `sk_test_${randomBytes(32).toString("base64url")}`
 const PEER_DIR = join(root, "bench/peer")
 
@@ -684,8 +687,7 @@ const main = async () => {
   const sesameArgs = [
     ...(CPU_PROF === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${resolve(CPU_PROF)}`]),
     ...(env.BENCH_SERVER_FLAGS ?? "").split(" ").filter((f) => f !== ""),
-    "src/cli.ts",
-    "serve"
+    ...npmStart
   ]
   const servers: Array<ServerSummary> = []
   const sesame = await start("sesame", db, sesameArgs, serverEnv)
@@ -707,7 +709,7 @@ const main = async () => {
   await stop(sesame)
 
   // A second start on the now-migrated database: what a restart/deploy costs.
-  const again = await start("sesame", db, ["src/cli.ts", "serve"], serverEnv)
+  const again = await start("sesame", db, npmStart, serverEnv)
   const restartMs = again.startupMs
   await stop(again)
   servers.push({

@@ -2,6 +2,7 @@ import { Effect, Layer, Option } from "effect"
 import * as Database from "./platform/Database.ts"
 import * as AppConfigLive from "./platform/Config.ts"
 import { AppConfig } from "./platform/Config.ts"
+import * as HealthLive from "./platform/Health.ts"
 import * as SecretsLive from "./platform/Secrets.ts"
 import * as TransactionLive from "./platform/Transaction.ts"
 import * as CodeStorePg from "./passwordless/CodeStorePg.ts"
@@ -69,7 +70,7 @@ export const servicesOn = <E, R>(
   const base = Layer.mergeAll(database, SecretsLive.layer)
   const stores = Layer.mergeAll(
     CodeStorePg.layer, TenantsLive.layer, ApiKeysLive.layer, TransactionLive.layer, OutboxPg.layer, TokenSignerLive.layer,
-    rateLimiter, AuditPg.layer, AccountsLive.layer, ExchangeCodesPg.layer, RiskScorerPg.layer
+    rateLimiter, AuditPg.layer, AccountsLive.layer, ExchangeCodesPg.layer, RiskScorerPg.layer, HealthLive.layer
   )
   // The server writes a send in one statement (IssueStorePg); with another limiter (the limiter
   // benchmark) the send goes through that limiter and a transaction instead.

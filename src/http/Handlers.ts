@@ -1,5 +1,4 @@
 import { Effect, Layer } from "effect"
-import { SqlClient } from "effect/sql"
 import { HttpApiBuilder } from "effect/http-api"
 import { Api } from "../api/Api.ts"
 import { ScopeMissing, ServiceUnavailable } from "../api/Errors.ts"
@@ -7,7 +6,7 @@ import { CurrentKey } from "../api/Security.ts"
 import { TestOutbox } from "../passwordless/TestOutbox.ts"
 import { normalizeEmail } from "../domain/Email.ts"
 import { Passwordless } from "../passwordless/Passwordless.ts"
-import { ping } from "../platform/Database.ts"
+import { Health } from "../platform/Health.ts"
 import { JWKS_MAX_AGE_SECONDS } from "../sessions/SigningKeys.ts"
 import { TokenSigner } from "../sessions/TokenSigner.ts"
 import { cacheFor } from "./CacheControl.ts"
@@ -40,18 +39,16 @@ export const TestOutboxHandlers = HttpApiBuilder.group(Api, "test", (h) =>
 export const WellknownHandlers = HttpApiBuilder.group(Api, "wellknown", (h) =>
   Effect.gen(function* () {
     const signer = yield* TokenSigner
-    const sql = yield* SqlClient.SqlClient
+    const health = yield* Health
     return h
       .handle("jwks", () => Effect.andThen(cacheFor(JWKS_MAX_AGE_SECONDS), signer.jwks("live")))
       .handle("testJwks", () => Effect.andThen(cacheFor(JWKS_MAX_AGE_SECONDS), signer.jwks("test")))
       .handle("healthz", () => Effect.succeed({ status: "ok" as const }))
       .handle("readyz", () =>
-        ping.pipe(
-          Effect.provideService(SqlClient.SqlClient, sql),
-          Effect.timeout("2 seconds"),
-          Effect.as({ status: "ready" as const, database: "ok" as const }),
-          Effect.catch(() => Effect.fail(new ServiceUnavailable({ retryAfter: 5 })))
-        ))
+        Effect.flatMap(health.ready, (ready) =>
+          ready
+            ? Effect.succeed({ status: "ready" as const, database: "ok" as const })
+            : Effect.fail(new ServiceUnavailable({ retryAfter: 5 }))))
   }))
 
 export const Handlers = Layer.mergeAll(PasswordlessHandlers, TestOutboxHandlers, WellknownHandlers, WebhookHandlers)

@@ -27,15 +27,17 @@ export class RiskScorer extends Context.Service<RiskScorer, {
 }
 
 // The community-maintained disposable-email-domains blocklist (~9k domains, CC0), via an exactly pinned
-// package: upgrading it is how the list is refreshed. Loaded once; the signal is one input of several,
-// never a block on its own.
-const DISPOSABLE: ReadonlySet<string> = disposableEmailBlocklistSet()
+// package: upgrading it is how the list is refreshed. Loaded once, on the first SMS risk check (not at
+// startup); the signal is one input of several, never a block on its own.
+let disposable: ReadonlySet<string> | undefined
+const blocklist = (): ReadonlySet<string> => disposable ??= disposableEmailBlocklistSet()
 
 /** The domain or any parent of it is on the list (`x.mailinator.com` is as disposable as `mailinator.com`). */
 export const isDisposableDomain = (domain: string): boolean => {
   const labels = domain.trim().toLowerCase().replace(/\.$/u, "").split(".")
+  const list = blocklist()
   for (let i = 0; i < labels.length - 1; i++) {
-    if (DISPOSABLE.has(labels.slice(i).join("."))) return true
+    if (list.has(labels.slice(i).join("."))) return true
   }
   return false
 }

@@ -1,0 +1,139 @@
+/** The commands of `sesame` (entry: src/cli.ts). */
+import { flushCompileCache } from "node:module"
+import { parseArgs } from "node:util"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import { Clock, Console, Effect, Layer, Logger, Option, Schema } from "effect"
+import { HttpServer } from "effect/http"
+import { AllScopes, ApiKeyId, Mode, Scope, TenantId } from "./domain/Ids.ts"
+import { ApiKeys } from "./keys/ApiKeys.ts"
+import { AppConfig } from "./platform/Config.ts"
+import * as AppConfigLive from "./platform/Config.ts"
+import * as Database from "./platform/Database.ts"
+import { DatabaseLive, servicesOn } from "./Layers.ts"
+import { serveOn } from "./http/Server.ts"
+import { bootstrapDefaultTenant, createTenantWithKeys } from "./tenants/Bootstrap.ts"
+import * as TenantsLive from "./tenants/Tenants.ts"
+import * as ApiKeysLive from "./keys/ApiKeys.ts"
+import * as SecretsLive from "./platform/Secrets.ts"
+import { ACTIVATION_DELAY_MS } from "./sessions/SigningKeys.ts"
+import { rotate } from "./sessions/TokenSignerLive.ts"
+
+const usage = `Usage: sesame <command>
+  serve                                   run the server (runs pending migrations first)
+  migrate                                 run pending migrations and exit
+  tenant create --name NAME [--allow-redirect URL_PREFIX]... [--json]
+  key create --tenant ID --mode live|test [--scopes a,b] [--json]
+  key revoke ID
+  keys rotate [--mode live|test] [--json] new JWT signing keys, for both modes unless --mode names one
+                                          (old ones stay in their JWKS until their tokens expire)`
+
+class UsageError extends Error {
+  override readonly name = "UsageError"
+}
+
+const args = parseArgs({
+  args: process.argv.slice(2),
+  allowPositionals: true,
+  options: {
+    name: { type: "string" },
+    "allow-redirect": { type: "string", multiple: true },
+    json: { type: "boolean" },
+    tenant: { type: "string" },
+    mode: { type: "string" },
+    scopes: { type: "string" },
+    help: { type: "boolean", short: "h" }
+  }
+})
+const [command, sub, arg] = args.positionals
+const opts = args.values
+
+const AdminLayer = Layer.mergeAll(TenantsLive.layer, ApiKeysLive.layer).pipe(
+  Layer.provideMerge(Layer.effectDiscard(Database.migrate)),
+  Layer.provideMerge(DatabaseLive)
+)
+
+const serve = Effect.gen(function* () {
+  const config = yield* AppConfig
+  const started = yield* Clock.currentTimeMillis
+  const app = serveOn(config.port, config.host).pipe(
+    Layer.provideMerge(Layer.effectDiscard(Option.isNone(config.databaseUrl) ? bootstrapDefaultTenant : Effect.void)),
+    Layer.provideMerge(servicesOn(DatabaseLive))
+  )
+  return yield* Layer.launch(Layer.provideMerge(
+    Layer.effectDiscard(Effect.gen(function* () {
+      const address = HttpServer.formatAddress((yield* HttpServer.HttpServer).address)
+      yield* Effect.log(`Sesame listening on ${address} (${Option.isSome(config.databaseUrl) ? "PostgreSQL" : `embedded database in ${config.dataDir}`}), ready in ${(yield* Clock.currentTimeMillis) - started} ms`)
+      // Every module is loaded by now: store their compiled code for the next start (the cache is
+      // otherwise written at exit, which a server stopped with SIGKILL never reaches).
+      yield* Effect.sync(flushCompileCache)
+    })),
+    app
+  ))
+})
+
+const decode = <S extends Schema.Top & { readonly DecodingServices: never }>(schema: S, value: unknown, what: string) =>
+  Schema.decodeUnknownEffect(schema)(value).pipe(Effect.mapError(() => new UsageError(`invalid ${what}: ${String(value)}`)))
+
+const program: Effect.Effect<void, unknown, AppConfig> = Effect.gen(function* () {
+  if (opts.help === true || command === undefined) return yield* Console.log(usage)
+  switch (`${command} ${sub ?? ""}`.trim()) {
+    case "serve":
+      return yield* serve
+    case "migrate":
+      return yield* Effect.provide(Effect.log("migrations are up to date"), AdminLayer)
+    case "tenant create": {
+      if (opts.name === undefined || opts.name.trim() === "") return yield* Effect.fail(new UsageError("--name is required"))
+      const created = yield* Effect.provide(createTenantWithKeys(opts.name, opts["allow-redirect"] ?? []), AdminLayer)
+      return yield* Console.log(opts.json === true
+        ? JSON.stringify({ tenant: { id: created.tenant.id, name: created.tenant.name }, keys: created.keys })
+        : `tenant ${created.tenant.id} (${created.tenant.name})\n  live key: ${created.keys.live}\n  test key: ${created.keys.test}\nThe keys are shown only once.`)
+    }
+    case "key create": {
+      const tenantId = yield* decode(TenantId, opts.tenant, "--tenant")
+      const mode = yield* decode(Mode, opts.mode, "--mode")
+      const scopes = opts.scopes === undefined ? AllScopes : yield* decode(Schema.Array(Scope), opts.scopes.split(","), "--scopes")
+      const created = yield* Effect.provide(
+        Effect.flatMap(ApiKeys, (keys) => keys.create({ tenantId, mode, scopes, name: `${mode} key` })),
+        AdminLayer
+      )
+      return yield* Console.log(opts.json === true
+        ? JSON.stringify({ key: { id: created.key.id, prefix: created.key.prefix, mode, scopes }, secret: created.secret })
+        : `key ${created.key.id}: ${created.secret}\nThe secret is shown only once.`)
+    }
+    case "key revoke": {
+      const id = yield* decode(ApiKeyId, arg, "key id")
+      yield* Effect.provide(Effect.flatMap(ApiKeys, (keys) => keys.revoke(id)), AdminLayer)
+      return yield* Console.log(`revoked ${id}`)
+    }
+    case "keys rotate": {
+      const modes = opts.mode === undefined ? undefined : [yield* decode(Mode, opts.mode, "--mode")]
+      const now = new Date(yield* Clock.currentTimeMillis)
+      const rotated = yield* Effect.provide(rotate(now, modes), Layer.merge(AdminLayer, SecretsLive.layer))
+      const signsFrom = new Date(now.getTime() + ACTIVATION_DELAY_MS).toISOString()
+      const jwksOf = (mode: Mode) => mode === "live" ? "/.well-known/jwks.json" : "/test/.well-known/jwks.json"
+      return yield* Console.log(opts.json === true
+        ? JSON.stringify({ rotated, signsFrom })
+        : rotated.map(({ mode, kid }) =>
+          `${mode} signing key ${kid} is in ${jwksOf(mode)} now and signs new ${mode} tokens from ${signsFrom} at the latest;`
+        ).join("\n") + "\nthe previous keys stay in their JWKS until every token they signed has expired.")
+    }
+    default:
+      return yield* Effect.fail(new UsageError(`unknown command: ${[command, sub].filter(Boolean).join(" ")}\n${usage}`))
+  }
+})
+
+// The server logs to stdout (pretty, or JSON lines with LOG_FORMAT=json); every other command logs to
+// stderr so that its stdout is exactly its output (`tenant create --json` prints one JSON line).
+const logger = Layer.unwrap(Effect.map(AppConfig, (config) =>
+  Logger.layer([
+    command === "serve"
+      ? (config.logFormat === "json" ? Logger.consoleJson : Logger.consolePretty())
+      : Logger.withConsoleError(Logger.formatSimple)
+  ])))
+
+program.pipe(
+  Effect.tapError((error) => Console.error(error instanceof Error ? error.message : String(error))),
+  Effect.provide(logger),
+  Effect.provide(AppConfigLive.layer),
+  (effect) => NodeRuntime.runMain(effect, { disableErrorReporting: true })
+)
