@@ -2,7 +2,7 @@
 import { flushCompileCache } from "node:module"
 import { parseArgs } from "node:util"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Clock, Console, Effect, Layer, Logger, Option, Schema } from "effect"
+import { Cause, Clock, Console, Effect, Layer, Logger, Option, Schema } from "effect"
 import { HttpServer } from "effect/http"
 import { AllScopes, ApiKeyId, Mode, Scope, TenantId } from "./domain/Ids.ts"
 import { ApiKeys } from "./keys/ApiKeys.ts"
@@ -11,6 +11,7 @@ import * as AppConfigLive from "./platform/Config.ts"
 import * as Database from "./platform/Database.ts"
 import { DatabaseLive, servicesOn } from "./Layers.ts"
 import { serveOn } from "./http/Server.ts"
+import { isClusterWorker, superviseWorkers } from "./http/Cluster.ts"
 import { bootstrapDefaultTenant, createTenantWithKeys } from "./tenants/Bootstrap.ts"
 import * as TenantsLive from "./tenants/Tenants.ts"
 import * as ApiKeysLive from "./keys/ApiKeys.ts"
@@ -54,6 +55,13 @@ const AdminLayer = Layer.mergeAll(TenantsLive.layer, ApiKeysLive.layer).pipe(
 
 const serve = Effect.gen(function* () {
   const config = yield* AppConfig
+  const workers = config.workers ?? 1
+  if (workers > 1 && !isClusterWorker()) {
+    // The primary migrates once, then only supervises; the workers serve.
+    // …and settles SESAME_SECRET (generated into the data directory when unset) before any worker reads it
+    yield* Effect.provide(Effect.log(`migrations are up to date; starting ${workers} worker processes`), Layer.merge(AdminLayer, SecretsLive.layer))
+    return yield* Effect.scoped(superviseWorkers(workers))
+  }
   const started = yield* Clock.currentTimeMillis
   const app = serveOn(config.port, config.host).pipe(
     Layer.provideMerge(Layer.effectDiscard(Option.isNone(config.databaseUrl) ? bootstrapDefaultTenant : Effect.void)),
@@ -132,8 +140,13 @@ const logger = Layer.unwrap(Effect.map(AppConfig, (config) =>
   ])))
 
 program.pipe(
-  Effect.tapError((error) => Console.error(error instanceof Error ? error.message : String(error))),
   Effect.provide(logger),
   Effect.provide(AppConfigLive.layer),
+  // a failure or a defect (a setting refused at start dies in the config layer): one line saying
+  // what, never silence
+  Effect.tapCause((cause) => {
+    const error = Cause.squash(cause)
+    return Cause.hasInterruptsOnly(cause) ? Effect.void : Console.error(error instanceof Error ? error.message : String(error))
+  }),
   (effect) => NodeRuntime.runMain(effect, { disableErrorReporting: true })
 )

@@ -115,10 +115,12 @@ export const ApiKeyAuthLive = Layer.effect(ApiKeyAuth)(
             "x-ratelimit-remaining": String(box.current.remaining),
             "x-ratelimit-reset": String(Math.ceil(box.current.resetAtMs / 1000))
           })))
+        // one merge of the fiber's context, not three (each provide copies all ~50 services)
         return yield* Effect.andThen(guard.countRequest(key), httpEffect).pipe(
-          Effect.provideService(CurrentKey, { keyId: key.id, tenantId: key.tenantId, mode: key.mode, scopes: key.scopes }),
-          Effect.provideService(RateLimitBox, box),
-          Effect.provideService(RequestContext, info)
+          Effect.provideContext(Context.make(CurrentKey, { keyId: key.id, tenantId: key.tenantId, mode: key.mode, scopes: key.scopes }).pipe(
+            Context.add(RateLimitBox, box),
+            Context.add(RequestContext, info)
+          ))
         )
       })
     // Both schemes resolve the same way (Bearer first, then x-api-key), so whichever the framework

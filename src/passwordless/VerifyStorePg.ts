@@ -58,7 +58,7 @@ export const make = Effect.gen(function* () {
   const cols = sql.unsafe(COLUMNS)
   const cCols = sql.unsafe(C_COLUMNS)
 
-  const verify = Effect.fn("VerifyStore.verify")(function* (attempt: Attempt) {
+  const verify = Effect.fnUntraced(function* (attempt: Attempt) {
     const { key, policy, now } = attempt
     const sample: Check = attempt.check("")
     const prefix = sample.bucket

@@ -34,6 +34,8 @@ export class AppConfig extends Context.Service<AppConfig, {
   readonly workerPollMs: number
   readonly deliveryRetryBaseMs: number
   readonly logFormat: "pretty" | "json"
+  /** `WORKERS`: server processes sharing the port (node:cluster); 1 runs in this process. */
+  readonly workers?: number
   /** TRUST_PROXY: CIDRs of the proxies in front of Sesame; only their X-Forwarded-For is read. */
   readonly trustProxy?: ReadonlyArray<string>
   /** WEBHOOKS_ALLOW_PRIVATE: webhook URLs may reach private/loopback addresses (dev and tests; ignored in production). */
@@ -59,6 +61,7 @@ export const config = Config.all({
   workerPollMs: Config.Int("DELIVERY_POLL_MS").pipe(Config.withDefault(1000)),
   deliveryRetryBaseMs: Config.Int("DELIVERY_RETRY_BASE_MS").pipe(Config.withDefault(2000)),
   logFormat: Config.Literals(["pretty", "json"], "LOG_FORMAT").pipe(Config.withDefault("pretty" as const)),
+  workers: Config.Int("WORKERS").pipe(Config.withDefault(1)),
   trustProxy: Config.String("TRUST_PROXY").pipe(Config.withDefault("")),
   webhooksAllowPrivate: Config.Boolean("WEBHOOKS_ALLOW_PRIVATE").pipe(Config.withDefault(false)),
   webhookRetryBaseMs: Config.Int("WEBHOOK_RETRY_BASE_MS").pipe(Config.withDefault(1000)),
@@ -83,8 +86,14 @@ export const layer = Layer.effect(AppConfig)(
     if (Option.isSome(c.smsWebhookUrl) && !/^https?:$/u.test(URL.parse(c.smsWebhookUrl.value)?.protocol ?? "")) {
       return yield* Effect.die(new Error("SMS_WEBHOOK_URL must be an http(s) URL"))
     }
+    if (c.workers < 1 || c.workers > 64) return yield* Effect.die(new Error("WORKERS must be 1..64"))
+    if (c.workers > 1 && Option.isNone(c.databaseUrl)) {
+      // PGlite is one process's database: several processes need a shared PostgreSQL.
+      return yield* Effect.die(new Error("WORKERS > 1 needs DATABASE_URL (the embedded database serves one process)"))
+    }
     return {
       port: c.port,
+      workers: c.workers,
       host: c.host.trim(),
       publicUrl: Option.getOrElse(c.publicUrl, () => `http://localhost:${c.port}`).replace(/\/+$/, ""),
       databaseUrl: c.databaseUrl,

@@ -1,0 +1,88 @@
+/**
+ * `WORKERS=n` (node:cluster, issue 11): one `sesame serve` forks n worker processes that share its
+ * port. Each worker is a full server on the one PostgreSQL, so every rule that holds across processes
+ * holds here too: 50 concurrent verifies of one code through the shared port → exactly one success.
+ * A killed worker is replaced; SIGTERM to the primary stops every worker; and WORKERS without a
+ * shared database is refused at start.
+ */
+import { readFileSync } from "node:fs"
+import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import { freshPostgresUrl, hasPostgres } from "../support/Db.ts"
+import { cli, type CreatedTenant, eventually, parseTenant, runCli, type ServerProcess, startServer } from "../support/Processes.ts"
+
+/** The pids of `pid`'s child processes (Linux /proc). */
+const childrenOf = (pid: number): Array<number> => {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter((s) => s !== "").map(Number)
+  } catch {
+    return []
+  }
+}
+
+const post = (server: ServerProcess, key: string, path: string, body: unknown) =>
+  fetch(`${server.url}${path}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    body: JSON.stringify(body)
+  })
+
+describe.skipIf(!hasPostgres)("WORKERS=2: worker processes behind one port", () => {
+  let database: { readonly url: string; readonly drop: () => Promise<void> } | undefined
+  let server: ServerProcess | undefined
+  let created: CreatedTenant
+
+  beforeAll(async () => {
+    database = await freshPostgresUrl()
+    const env = { DATABASE_URL: database.url }
+    created = parseTenant(await cli(["tenant", "create", "--name", "Workers", "--json"], env))
+    server = await startServer({ ...env, WORKERS: "2" }, { timeoutMs: 60_000 })
+  }, 90_000)
+
+  afterAll(async () => {
+    await server?.stop()
+    await database?.drop()
+  }, 30_000)
+
+  it("two workers answer on the port; 50 concurrent verifies of one code → exactly one 200", async () => {
+    const primary = server?.pid ?? -1
+    await eventually("two workers", async () => childrenOf(primary).length === 2 ? true : undefined, 20_000)
+    const sent = await post(server!, created.keys.test, "/v1/passwordless/send", { email: "workers@example.com" })
+    assert.strictEqual(sent.status, 202)
+    const { authRequestId, code } = await sent.json() as { authRequestId: string; code: string }
+    const statuses = await Promise.all(Array.from({ length: 50 }, () =>
+      post(server!, created.keys.test, "/v1/passwordless/verify", { authRequestId, code }).then(async (r) => {
+        await r.body?.cancel()
+        return r.status
+      })))
+    assert.strictEqual(statuses.filter((s) => s === 200).length, 1, statuses.join(","))
+    assert.isTrue(statuses.every((s) => s === 200 || s === 409), statuses.join(","))
+  })
+
+  it("a killed worker is replaced; SIGTERM to the primary stops every worker", async () => {
+    const primary = server?.pid ?? -1
+    const [first] = childrenOf(primary)
+    assert.isDefined(first)
+    process.kill(first!, "SIGKILL")
+    const workers = await eventually("a replacement worker", async () => {
+      const now = childrenOf(primary)
+      return now.length === 2 && !now.includes(first!) ? now : undefined
+    }, 20_000)
+    await server?.stop(10_000)
+    await eventually("every worker to exit", async () => workers.some(alive) ? undefined : true, 10_000)
+  })
+
+  it("WORKERS without DATABASE_URL is refused at start", async () => {
+    const result = await runCli(["serve"], { WORKERS: "2", SESAME_DATA_DIR: "/tmp/sesame-workers-refused" }, 30_000)
+    assert.notStrictEqual(result.code, 0)
+    assert.include(result.stdout + result.stderr, "WORKERS > 1 needs DATABASE_URL")
+  })
+})
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
