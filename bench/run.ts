@@ -33,6 +33,8 @@
  *   BENCH_PG_ADMIN_URL     where to CREATE/DROP the databases (postgres://postgres@127.0.0.1:5432/postgres)
  *   BENCH_SKIP_FLOOR=1     no floor
  *   BENCH_SKIP_PEER=1      no peer (Better Auth)
+ *   BENCH_WORKERS=N        also run Sesame with WORKERS=N (node:cluster) after the others, as server "sesame ×N"
+ *                          (CPU and RSS summed over its processes; not in the ratio table, which is one process each)
  *   BENCH_PEER_RATE_LIMIT  memory (default: Better Auth's limiter on, in its in-memory store, the bench paths raised
  *                          to 1,000,000/min) | off (its limiter disabled)
  *   BENCH_RESULTS=1        append the report (date, commit, machine, tables) to bench/RESULTS.md
@@ -172,7 +174,19 @@ const freePort = () =>
 
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms))
 
-const rssOf = (pid: number | undefined) => {
+/** `pid` and its descendants (a WORKERS=n server is a primary and its workers). */
+const treeOf = (pid: number | undefined): Array<number> => {
+  if (pid === undefined) return []
+  let children: Array<number> = []
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter((c) => c !== "").map(Number)
+  } catch {
+    children = []
+  }
+  return [pid, ...children.flatMap(treeOf)]
+}
+
+const rssOne = (pid: number) => {
   try {
     const status = readFileSync(`/proc/${pid}/status`, "utf8")
     const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, "m").exec(status)?.[1] ?? NaN)
@@ -182,8 +196,12 @@ const rssOf = (pid: number | undefined) => {
   }
 }
 
-/** CPU time (user + system) the process has used so far, in ms (clock ticks of 10 ms). */
-const cpuMsOf = (pid: number | undefined) => {
+/** Resident memory of the server's process tree (now and the sum of each process's high-water mark). */
+const rssOf = (pid: number | undefined) =>
+  treeOf(pid).map(rssOne).reduce((a, b) => ({ rssMb: a.rssMb + b.rssMb, peakMb: a.peakMb + b.peakMb }), { rssMb: 0, peakMb: 0 })
+
+/** CPU time (user + system) one process has used so far, in ms (clock ticks of 10 ms). */
+const cpuMsOne = (pid: number | undefined) => {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
@@ -193,10 +211,13 @@ const cpuMsOf = (pid: number | undefined) => {
   }
 }
 
+/** CPU ms so far of the server's process tree (a WORKERS=n server: its primary and workers). */
+const cpuMsOf = (pid: number | undefined) => treeOf(pid).reduce((sum, p) => sum + cpuMsOne(p), 0)
+
 /** CPU ms so far of each backend connected to `db` (PostgreSQL runs on this machine). */
 const backendCpu = async (db: string) => {
   const pids = await adminQueryValue(`SELECT string_agg(pid::text, ',') FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`, db)
-  return new Map(pids.split(",").filter((p) => /^\d+$/.test(p)).map((p) => [Number(p), cpuMsOf(Number(p))] as const))
+  return new Map(pids.split(",").filter((p) => /^\d+$/.test(p)).map((p) => [Number(p), cpuMsOne(Number(p))] as const))
 }
 
 const start = async (name: string, db: string, args: ReadonlyArray<string>, extraEnv: Record<string, string>): Promise<Server> => {
@@ -528,7 +549,8 @@ interface ServerSummary {
   readonly note: string
 }
 
-const SERVER_ORDER = ["sesame", "floor", "peer"]
+const WORKERS = Number(env.BENCH_WORKERS ?? 0)
+const SERVER_ORDER = ["sesame", "floor", "peer", `sesame ×${WORKERS}`]
 const PHASE_ORDER = ["send", "verify"]
 
 /** Sesame/other for req/s, CPU per request (server + PostgreSQL) and p99, per phase and connection count. */
@@ -750,6 +772,19 @@ const main = async () => {
     const peerErrors = peer.output.filter((line) => /error/i.test(line))
     if (peerErrors.length > 0) console.log(`peer logged ${peerErrors.length} error lines (last 200 kept), e.g.:\n  ${peerErrors.slice(0, 5).join("\n  ")}`)
     await stop(peer)
+  }
+
+  // WORKERS=n (node:cluster) on top, measured separately: the same key, the same database.
+  if (WORKERS > 1) {
+    const name = `sesame ×${WORKERS}`
+    const many = await start(name, db, npmStart, { ...serverEnv, WORKERS: String(WORKERS) })
+    const readyRssMb = rssOf(many.child.pid).rssMb
+    rows.push(...await phases(many, sesameProtocol(testKey), "w"))
+    servers.push({
+      server: name, version: commit, startupMs: many.startupMs, readyRssMb, peakMb: rssOf(many.child.pid).peakMb,
+      note: `WORKERS=${WORKERS}: a primary and ${WORKERS} workers sharing the port (RSS and CPU summed over the processes)`
+    })
+    await stop(many)
   }
 
   const loadAfter = load()
