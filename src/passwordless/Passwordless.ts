@@ -6,7 +6,7 @@ import {
 } from "../api/Errors.ts"
 import type { AuthRequestStatus, SendRequest, SendResponse, VerifyRequest, VerifyResponse } from "../api/Passwordless.ts"
 import type { CurrentKey } from "../api/Security.ts"
-import type { AuthRequestId, AuthType } from "../domain/Ids.ts"
+import type { AuthRequestId, AuthType, MessageId } from "../domain/Ids.ts"
 import { normalizeEmail } from "../domain/Email.ts"
 import { isRedirectAllowed } from "../domain/Redirect.ts"
 import type { Policy } from "../domain/TenantSettings.ts"
@@ -113,32 +113,31 @@ export const make = Effect.gen(function* () {
     }
   }
 
-  /** Queues the message in the caller's transaction; after commit either wakes the worker or, for "sync", delivers inline. */
-  const dispatch = <E>(
-    caller: Caller, row: AuthRequestRow, message: Outgoing, nowMs: number,
-    write: Effect.Effect<void, E>, sync: boolean
-  ) => Effect.gen(function* () {
-    // A suppressed message (sign-up off, unknown address) is a row like any other, so both paths do
-    // the same work (Enumeration.ts); no worker ever delivers it.
-    const queue = outbox.enqueue({
-      tenantId: caller.tenantId,
-      mode: caller.mode,
-      authRequestId: row.id,
-      channel: row.channel,
-      recipient: row.identifier,
-      email: message.payload,
-      suppressed: message.suppressed,
-      expiresAt: row.expiresAt
-    }, new Date(nowMs))
-    const messageId = yield* tx.run(Effect.andThen(write, queue))
-    if (caller.mode === "test") return "sent" as const
-    if (sync) {
-      if (!message.suppressed) yield* worker.deliverNow(caller.tenantId, messageId)
-      return "sent" as const
-    }
-    yield* worker.wake
-    return "queued" as const
+  // A suppressed message (sign-up off, unknown address) is a row like any other, so both paths do the
+  // same work (Enumeration.ts); no worker ever delivers it.
+  const messageOf = (caller: Caller, row: AuthRequestRow, message: Outgoing) => ({
+    tenantId: caller.tenantId, mode: caller.mode, authRequestId: row.id, channel: row.channel, recipient: row.identifier,
+    email: message.payload, suppressed: message.suppressed, expiresAt: row.expiresAt
   })
+
+  /** After the message committed: test keys deliver nothing; "sync" delivers inline; otherwise the worker is woken. */
+  const deliver = (caller: Caller, message: Outgoing, messageId: MessageId, sync: boolean) =>
+    Effect.gen(function* () {
+      if (caller.mode === "test") return "sent" as const
+      if (sync) {
+        if (!message.suppressed) yield* worker.deliverNow(caller.tenantId, messageId)
+        return "sent" as const
+      }
+      yield* worker.wake
+      return "queued" as const
+    })
+
+  /** A resend: `write` and the message in one transaction, then `deliver`. */
+  const dispatch = <E>(caller: Caller, row: AuthRequestRow, message: Outgoing, nowMs: number, write: Effect.Effect<void, E>) =>
+    Effect.flatMap(
+      tx.run(Effect.andThen(write, outbox.enqueue(messageOf(caller, row, message), new Date(nowMs)))),
+      (messageId) => deliver(caller, message, messageId, false)
+    )
 
   const response = (caller: Caller, row: AuthRequestRow, credentials: Credentials, delivery: "queued" | "sent", nowMs: number): SendResponse => ({
     authRequestId: row.id,
@@ -158,26 +157,10 @@ export const make = Effect.gen(function* () {
    */
   const issue = (caller: Caller, row: AuthRequestRow, message: Outgoing, checks: ReadonlyArray<Check>, nowMs: number, sync: boolean) =>
     Effect.gen(function* () {
-      // A suppressed message (sign-up off, unknown address) is a row like any other, so both paths do
-      // the same work (Enumeration.ts); no worker ever delivers it.
-      const { decision, messageId } = yield* issueStore.issue({
-        row,
-        message: {
-          tenantId: caller.tenantId, mode: caller.mode, authRequestId: row.id, channel: row.channel, recipient: row.identifier,
-          email: message.payload, suppressed: message.suppressed, expiresAt: row.expiresAt
-        },
-        checks,
-        now: new Date(nowMs)
-      })
+      const { decision, messageId } = yield* issueStore.issue({ row, message: messageOf(caller, row, message), checks, now: new Date(nowMs) })
       yield* verdict(caller, decision)
       if (messageId === undefined) return yield* Effect.die(new Error("a send was admitted without its message"))
-      if (caller.mode === "test") return "sent" as const
-      if (sync) {
-        if (!message.suppressed) yield* worker.deliverNow(caller.tenantId, messageId)
-        return "sent" as const
-      }
-      yield* worker.wake
-      return "queued" as const
+      return yield* deliver(caller, message, messageId, sync)
     })
 
   const send = Effect.fn("Passwordless.send")(function* (caller: Caller, request: SendRequest) {
@@ -240,7 +223,7 @@ export const make = Effect.gen(function* () {
       ], nowMs)),
       Effect.asVoid
     )
-    const delivery = yield* dispatch(caller, existing, outgoing(existing, plan.credentials, tenant.policy, nowMs, publicUrl, caller.mode === "test"), nowMs, write, false)
+    const delivery = yield* dispatch(caller, existing, outgoing(existing, plan.credentials, tenant.policy, nowMs, publicUrl, caller.mode === "test"), nowMs, write)
     return response(caller, resent ?? existing, plan.credentials, delivery, nowMs)
   })
 
