@@ -148,6 +148,16 @@ export const decisionOf = (
   }), nowMs)
 }
 
+/**
+ * The decision for a request the statement did not admit, explained from the buckets' current rows.
+ * If time (or a racing request that has since left the window) freed room meanwhile, the rows would
+ * say "allowed" — but nothing was counted, so it stays refused: retry in a second.
+ */
+export const refusalOf = (checks: ReadonlyArray<Check>, current: ReadonlyMap<string, LimitRow>, nowMs: number): Decision => {
+  const decision = decisionOf(checks, [], current, nowMs)
+  return decision.allowed ? { ...decision, allowed: false, retryAfterMs: 1000, granted: checks.map(() => 0) } : decision
+}
+
 const windowOf = (row: LimitRow | undefined): Window | undefined =>
   row?.head === null || row?.head === undefined || row.counts === null ? undefined : { head: Number(row.head), counts: row.counts }
 

@@ -3,7 +3,7 @@ import { Clock, Effect, Layer, Schedule } from "effect"
 import { unavailable } from "../platform/Sql.ts"
 import { leased } from "./Leases.ts"
 import { isSqlError } from "effect/sql/SqlError"
-import { currentRows, decisionOf, isRefusal, limitSql, type LimitRow } from "./LimitSql.ts"
+import { currentRows, decisionOf, isRefusal, limitSql, type LimitRow, refusalOf } from "./LimitSql.ts"
 import { decide, RateLimiter } from "./RateLimiter.ts"
 
 /**
@@ -35,8 +35,8 @@ export const make = Effect.gen(function* () {
           SELECT * FROM (${limits.rows}) AS lim_rows WHERE ${limits.partial} = 0`.pipe(
           Effect.catchIf(isSqlError, (error) => isRefusal(error) ? Effect.succeed([]) : Effect.fail(error))
         )
-        const current = admitted.length === checks.length ? new Map<string, LimitRow>() : yield* currentRows(sql, tenantId, checks, admitted)
-        return decisionOf(checks, admitted.length === checks.length ? admitted : [], current, nowMs)
+        if (admitted.length === checks.length) return decisionOf(checks, admitted, new Map(), nowMs)
+        return refusalOf(checks, yield* currentRows(sql, tenantId, checks, []), nowMs)
       }))
   })
 })

@@ -2,7 +2,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Effect, Layer } from "effect"
 import { isSqlError } from "effect/sql/SqlError"
 import { MESSAGE_COLUMNS, messageRow } from "../delivery/OutboxPg.ts"
-import { currentRows, decisionOf, isRefusal, limitSql, type LimitRow } from "../limits/LimitSql.ts"
+import { currentRows, decisionOf, isRefusal, limitSql, type LimitRow, refusalOf } from "../limits/LimitSql.ts"
 import { Secrets } from "../platform/Secrets.ts"
 import { unavailable } from "../platform/Sql.ts"
 import { IssueStore } from "./IssueStore.ts"
@@ -60,7 +60,7 @@ export const make = Effect.gen(function* () {
           return { decision: decisionOf(checks, admitted, new Map(), nowMs), messageId: m.id }
         }
         const current = yield* currentRows(sql, row.tenantId, checks, [])
-        return { decision: decisionOf(checks, [], current, nowMs), messageId: undefined }
+        return { decision: refusalOf(checks, current, nowMs), messageId: undefined }
       }))
   })
 })

@@ -3,7 +3,7 @@ import { Context, Effect, Layer } from "effect"
 import { isSqlError } from "effect/sql/SqlError"
 import { RequestContext } from "../audit/Audit.ts"
 import { SessionId } from "../domain/Ids.ts"
-import { decisionOf, isRefusal } from "../limits/LimitSql.ts"
+import { decisionOf, isRefusal, refusalOf } from "../limits/LimitSql.ts"
 import { algorithmOf, type Check } from "../limits/RateLimiter.ts"
 import { randomId, randomToken, sha256 } from "../platform/Crypto.ts"
 import { unavailable } from "../platform/Sql.ts"
@@ -217,9 +217,8 @@ export const make = Effect.gen(function* () {
         const bucket = check(identifier)
         const current = yield* sql<{ bucket: string; hits: ReadonlyArray<number> }>`SELECT bucket, hits FROM rate_limits
           WHERE tenant_id = ${key.tenantId} AND bucket = ${bucket.bucket}`
-        const decision = decisionOf([bucket], [], new Map(current.map((r) => [`l:${r.bucket}`, { ...r, head: null, counts: null, granted: null }])), nowMs)
-        // a racing verify filled the bucket and has since left it: still refused, retry in a moment
-        return { _tag: "Refused", decision: decision.allowed ? { ...decision, allowed: false, retryAfterMs: 1000 } : decision } as const
+        const rows = new Map(current.map((r) => [`l:${r.bucket}`, { ...r, head: null, counts: null, granted: null }]))
+        return { _tag: "Refused", decision: refusalOf([bucket], rows, nowMs) } as const
       }))
     const row = rows === "raced" ? undefined : rows[0]
     if (row === undefined || row.id === null || row.ok === null) {
