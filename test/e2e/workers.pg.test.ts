@@ -19,6 +19,9 @@ const childrenOf = (pid: number): Array<number> => {
   }
 }
 
+/** Bytes the process has read so far, sockets included (proc(5), /proc/PID/io rchar). */
+const bytesRead = (pid: number): number => Number(/^rchar:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, "utf8"))?.[1] ?? NaN)
+
 const post = (server: ServerProcess, key: string, path: string, body: unknown) =>
   fetch(`${server.url}${path}`, {
     method: "POST",
@@ -45,7 +48,8 @@ describe.skipIf(!hasPostgres)("WORKERS=2: worker processes behind one port", () 
 
   it("two workers answer on the port; 50 concurrent verifies of one code → exactly one 200", async () => {
     const primary = server?.pid ?? -1
-    await eventually("two workers", async () => childrenOf(primary).length === 2 ? true : undefined, 20_000)
+    const workers = await eventually("two workers", async () => childrenOf(primary).length === 2 ? childrenOf(primary) : undefined, 20_000)
+    const before = workers.map(bytesRead)
     const sent = await post(server!, created.keys.test, "/v1/passwordless/send", { email: "workers@example.com" })
     assert.strictEqual(sent.status, 202)
     const { authRequestId, code } = await sent.json() as { authRequestId: string; code: string }
@@ -55,6 +59,8 @@ describe.skipIf(!hasPostgres)("WORKERS=2: worker processes behind one port", () 
         return r.status
       })))
     assert.strictEqual(statuses.filter((s) => s === 200).length, 1, statuses.join(","))
+    // both served: each read its share of the 51 requests (and their database answers) from its sockets
+    workers.forEach((pid, i) => assert.isAbove(bytesRead(pid) - (before[i] ?? 0), 8_000, `worker ${pid} served nothing`))
     assert.isTrue(statuses.every((s) => s === 200 || s === 409), statuses.join(","))
   })
 
