@@ -4,6 +4,8 @@ import { parseArgs } from "node:util"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Clock, Console, Effect, Layer, Logger, Option, Schema } from "effect"
 import { HttpServer } from "effect/http"
+import { isSqlError } from "effect/sql/SqlError"
+import { loggableSqlError } from "./platform/SqlErrorLog.ts"
 import { AllScopes, ApiKeyId, Mode, Scope, TenantId } from "./domain/Ids.ts"
 import { ApiKeys } from "./keys/ApiKeys.ts"
 import { AppConfig } from "./platform/Config.ts"
@@ -146,7 +148,10 @@ program.pipe(
   // what, never silence
   Effect.tapCause((cause) => {
     const error = Cause.squash(cause)
-    return Cause.hasInterruptsOnly(cause) ? Effect.void : Console.error(error instanceof Error ? error.message : String(error))
+    if (Cause.hasInterruptsOnly(cause)) return Effect.void
+    // a database error: what of it may be logged (PostgreSQL's messages can quote submitted values)
+    if (isSqlError(error)) return Console.error(`database error: ${JSON.stringify(loggableSqlError(error))}`)
+    return Console.error(error instanceof Error ? error.message : String(error))
   }),
   (effect) => NodeRuntime.runMain(effect, { disableErrorReporting: true })
 )
