@@ -7,6 +7,7 @@ import sms from "./0006_sms.ts"
 import signingKeyModes from "./0007_signing_key_modes.ts"
 import settingsPerMode from "./0008_settings_per_mode.ts"
 import hotPaths from "./0009_hot_paths.ts"
+import compat from "./0010_compat.ts"
 
 // `<id>_<name>` → migration effect, the shape `Migrator.fromRecord` loads. Static imports keep
 // every migration in the build and type-checked (each must need nothing but SqlClient).
@@ -19,5 +20,6 @@ export const migrations = {
   "0006_sms": sms,
   "0007_signing_key_modes": signingKeyModes,
   "0008_settings_per_mode": settingsPerMode,
-  "0009_hot_paths": hotPaths
+  "0009_hot_paths": hotPaths,
+  "0010_compat": compat
 }

@@ -24,6 +24,7 @@ import type { PgClient } from "@effect/sql-pg"
 import * as AuditPg from "./audit/AuditPg.ts"
 import * as AccountsLive from "./passwordless/Accounts.ts"
 import * as KeyAdminLive from "./keys/KeyAdmin.ts"
+import * as ClientCredentialsLive from "./keys/ClientCredentials.ts"
 import * as TenantAdminLive from "./tenants/TenantAdmin.ts"
 import * as Mailer from "./delivery/Mailer.ts"
 import * as OutboxPg from "./delivery/OutboxPg.ts"
@@ -89,7 +90,7 @@ export const servicesOn = <E, R>(
   )
   const verify = rateLimiter === RateLimiterPg.layer ? VerifyStorePg.layer : VerifyStoreComposed
   return Layer.mergeAll(PasswordlessLive.layer.pipe(Layer.provide(verify)), KeyAdminLive.layer, TenantAdminLive.layer, ExchangeLive.layer, TemplatePreviewLive.layer,
-    TestOutboxLive.layer).pipe(
+    TestOutboxLive.layer, ClientCredentialsLive.layer).pipe(
     Layer.provideMerge(sessions),
     Layer.provideMerge(delivery),
     Layer.provideMerge(webhooks),

@@ -45,7 +45,12 @@ export const EmailContent = Schema.Struct({
 
 export const Approval = Schema.Struct({
   transactionId: HeaderSafe(128),
-  summary: HeaderSafe(512)
+  summary: HeaderSafe(512),
+  /**
+   * The approved details as flat pairs (at most 10, Transmit's `approval_data`). The ID token of the
+   * sign-in carries them as the `approval_data` claim (else `{transactionId, summary}`).
+   */
+  data: Schema.optionalKey(Schema.Record(Schema.String.check(Schema.isMaxLength(64)), HeaderSafe(256)).check(Schema.isMaxProperties(10)))
 })
 export type Approval = typeof Approval.Type
 
@@ -66,6 +71,14 @@ export const SendRequest = Schema.Struct({
   expiresIn: Schema.optionalKey(Seconds(60, 3600)),
   codeLength: Schema.optionalKey(Schema.Literals([4, 6, 8])),
   redirectUrl: Schema.optionalKey(Text(2048)),
+  /**
+   * Where this request's email link lands (default: the tenant's `linkMode`): `hosted` = Sesame's page
+   * `{PUBLIC_URL}/l/{token}`, which then redirects to `redirectUrl?code=…&state=…`; `direct` =
+   * `redirectUrl?{linkParam}={linkToken}`.
+   */
+  linkMode: Schema.optionalKey(Schema.Literals(["direct", "hosted"])),
+  /** Direct links: the query parameter that carries the link token (default `link_token`). */
+  linkParam: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^[A-Za-z_][A-Za-z0-9_]{0,31}$/))),
   codeChallenge: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^[A-Za-z0-9_-]{43,128}$/))),
   codeChallengeMethod: Schema.optionalKey(Schema.Literal("S256")),
   state: Schema.optionalKey(Text(512)),
@@ -111,6 +124,11 @@ export const ResendRequest = Schema.Struct({ authRequestId: AuthRequestId })
 export const VerifyRequest = Schema.Struct({
   authRequestId: Schema.optionalKey(AuthRequestId),
   email: Schema.optionalKey(Text(320)),
+  /**
+   * With `email` and a code and no id: `sms` finds the newest SMS request bound to that email (sent with
+   * `phone` and `email`), not an email request. Default: the channel the identifier implies.
+   */
+  channel: Schema.optionalKey(Channel),
   phone: Schema.optionalKey(Text(32)),
   code: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^[0-9]{4,8}$/))),
   linkToken: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^[A-Za-z0-9_-]{20,128}$/))),
@@ -126,7 +144,9 @@ export const AuthRequestSummary = Schema.Struct({
   state: Schema.NullOr(Schema.String),
   template: Template,
   metadata: Schema.NullOr(Schema.Record(Schema.String, Schema.Json)),
-  approval: Schema.NullOr(Approval)
+  approval: Schema.NullOr(Approval),
+  /** The send's redirectUrl (links), null for codes. */
+  redirectUrl: Schema.NullOr(Schema.String)
 })
 
 export const VerifyResponse = Schema.Struct({
@@ -137,6 +157,14 @@ export const VerifyResponse = Schema.Struct({
   authRequest: AuthRequestSummary
 })
 export type VerifyResponse = typeof VerifyResponse.Type
+
+/** `confirm`: the code or link and the user are proven; no session, no tokens (the application keeps its own). */
+export const ConfirmResponse = Schema.Struct({
+  user: User,
+  isNewUser: Schema.Boolean,
+  authRequest: AuthRequestSummary
+})
+export type ConfirmResponse = typeof ConfirmResponse.Type
 
 export const AuthRequestStatus = Schema.Struct({
   id: AuthRequestId,
@@ -186,6 +214,11 @@ export class PasswordlessApi extends HttpApiGroup.make("passwordless")
     HttpApiEndpoint.post("verify", "/v1/passwordless/verify", {
       payload: VerifyRequest,
       success: VerifyResponse,
+      error: VerifyErrors
+    }).annotate(RequiredScope, "passwordless:verify"),
+    HttpApiEndpoint.post("confirm", "/v1/passwordless/confirm", {
+      payload: VerifyRequest,
+      success: ConfirmResponse,
       error: VerifyErrors
     }).annotate(RequiredScope, "passwordless:verify"),
     HttpApiEndpoint.get("status", "/v1/passwordless/:authRequestId", {

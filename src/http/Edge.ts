@@ -1,6 +1,7 @@
 import { ByteSize, Cause, Effect, Schema } from "effect"
 import { HttpEffect, HttpIncomingMessage, HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { PayloadTooLarge, UnsupportedMediaType } from "../api/Errors.ts"
+import { compatEdges } from "../compat/Products.ts"
 import { fromTrustedProxy, TrustedProxies } from "./TrustedProxies.ts"
 
 /** The API's body limit (API.md "Errors": PAYLOAD_TOO_LARGE). */
@@ -22,9 +23,9 @@ const isForm = (type: string) => /^application\/x-www-form-urlencoded\s*(;|$)/i.
 interface BodyPolicy {
   readonly prefix: string
   readonly maxBytes: number
-  readonly accepts: (contentType: string) => boolean
+  readonly accepts: (contentType: string, url: string) => boolean
   readonly tooLarge: HttpServerResponse.HttpServerResponse
-  readonly unsupported: HttpServerResponse.HttpServerResponse
+  readonly unsupported: (url: string) => HttpServerResponse.HttpServerResponse
 }
 
 // The declared errors' own wire bodies, encoded through their schemas once.
@@ -32,9 +33,10 @@ const refusals = (maxText: string, typeText: string) =>
   Effect.gen(function* () {
     const large = new PayloadTooLarge({ message: `The request body is larger than ${maxText}.` })
     const type = new UnsupportedMediaType({ message: `The request body must be ${typeText}.` })
+    const unsupported = HttpServerResponse.jsonUnsafe(yield* Schema.encodeEffect(UnsupportedMediaType)(type), { status: type.status })
     return {
       tooLarge: HttpServerResponse.jsonUnsafe(yield* Schema.encodeEffect(PayloadTooLarge)(large), { status: large.status }),
-      unsupported: HttpServerResponse.jsonUnsafe(yield* Schema.encodeEffect(UnsupportedMediaType)(type), { status: type.status })
+      unsupported: () => unsupported
     }
   }).pipe(Effect.orDie)
 
@@ -44,8 +46,20 @@ const makePolicies = Effect.gen(function* () {
     ...yield* refusals("4 KiB", "application/x-www-form-urlencoded")
   }
   const api: BodyPolicy = { prefix: "/", maxBytes: MAX_BODY_BYTES, accepts: isJson, ...yield* refusals("64 KiB", "application/json") }
+  // The compatibility adapters (compat/): the API's limits, refused in each product's words; their
+  // OAuth token endpoints also take a form.
+  const compat = compatEdges.map((edge): BodyPolicy => {
+    const formAt = (url: string) => edge.formPaths.includes(url.split("?", 1)[0] ?? "")
+    return {
+      prefix: `${edge.prefix}/`, maxBytes: MAX_BODY_BYTES,
+      accepts: (type, url) => isJson(type) || (formAt(url) && isForm(type)),
+      tooLarge: edge.tooLarge,
+      unsupported: (url) => edge.unsupported(formAt(url))
+    }
+  })
   // First match wins; the API's policy also covers unknown routes, so no path reads an unbounded body.
-  return (url: string): BodyPolicy => url.startsWith(form.prefix) ? form : api
+  return (url: string): BodyPolicy =>
+    url.startsWith(form.prefix) ? form : compat.find((policy) => url.startsWith(policy.prefix)) ?? api
 })
 
 const isBodyTooLarge = (u: unknown) =>
@@ -102,8 +116,8 @@ export const EdgeLive = HttpRouter.middleware(
         const type = request.headers["content-type"]
         const refusal = bytes > policy.maxBytes
           ? policy.tooLarge
-          : (bytes > 0 || request.headers["transfer-encoding"] !== undefined) && (type === undefined || !policy.accepts(type))
-          ? policy.unsupported
+          : (bytes > 0 || request.headers["transfer-encoding"] !== undefined) && (type === undefined || !policy.accepts(type, request.url))
+          ? policy.unsupported(request.url)
           : undefined
         const answer = refusal !== undefined
           ? Effect.succeed(refusal)

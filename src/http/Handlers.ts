@@ -19,6 +19,7 @@ export const PasswordlessHandlers = HttpApiBuilder.group(Api, "passwordless", (h
       .handle("send", ({ payload }) => Effect.flatMap(CurrentKey, (key) => pw.send(key, payload)))
       .handle("resend", ({ payload }) => Effect.flatMap(CurrentKey, (key) => pw.resend(key, payload.authRequestId)))
       .handle("verify", ({ payload }) => Effect.flatMap(CurrentKey, (key) => pw.verify(key, payload)))
+      .handle("confirm", ({ payload }) => Effect.flatMap(CurrentKey, (key) => pw.confirm(key, payload)))
       .handle("status", ({ params }) => Effect.flatMap(CurrentKey, (key) => pw.status(key, params.authRequestId)))
   }))
 

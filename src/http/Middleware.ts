@@ -3,20 +3,11 @@ import type { unhandled } from "effect/Types"
 import { isSqlError } from "effect/sql/SqlError"
 import { HttpEffect, HttpMethod, HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpApiError } from "effect/http-api"
-import {
-  ApiKeyMissing,
-  Internal,
-  ScopeMissing,
-  ValidationFailed
-} from "../api/Errors.ts"
-import { ApiKeyAuth, CurrentKey, RequestGuard, RequiredScope } from "../api/Security.ts"
-import { ApiKeys } from "../keys/ApiKeys.ts"
-import { RateLimitBox } from "../limits/Limits.ts"
-import { RequestContext } from "../audit/Audit.ts"
+import { ApiKeyInvalid, Internal, ValidationFailed } from "../api/Errors.ts"
+import { ApiKeyAuth, RequestGuard, RequiredScope } from "../api/Security.ts"
 import { loggableSqlError } from "../platform/SqlErrorLog.ts"
 import { type BadInput, badJsonBody, badParams, MAX_JSON_DEPTH } from "./InputCheck.ts"
-import { makeKeyGuard } from "./KeyGuard.ts"
-import type { LimitState } from "../limits/RateLimiter.ts"
+import { credentialOf, KeyResolver } from "./KeyResolver.ts"
 
 const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
 
@@ -56,7 +47,13 @@ const checkInput = Effect.gen(function* () {
   return badJsonBody(yield* Effect.orDie(request.text))
 })
 
-export const RequestGuardLive = Layer.succeed(RequestGuard)((httpEffect) =>
+/**
+ * The request guard's work around any route's effect: input checks (NUL, nesting), request decoding
+ * failures as VALIDATION_FAILED, Retry-After on every error that carries `retryAfter`, and defects as
+ * a bare INTERNAL. `/v1`'s RequestGuard is this; a compatibility adapter's guard is this with the
+ * native errors turned into its product's (compat/Kit.ts).
+ */
+export const guarded = <E, R>(httpEffect: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
   Effect.gen(function* () {
     const bad = yield* checkInput
     if (bad !== undefined) return yield* refuseInput(bad)
@@ -67,8 +64,8 @@ export const RequestGuardLive = Layer.succeed(RequestGuard)((httpEffect) =>
           ? HttpEffect.appendPreResponseHandler((_request, response) =>
             Effect.succeed(HttpServerResponse.setHeader(response, "retry-after", String(error.retryAfter))))
           : Effect.void),
-      Effect.catch((error): Effect.Effect<never, unhandled | ValidationFailed | Internal> => {
-        if (!HttpApiError.HttpApiSchemaError.is(error)) return Effect.fail(error)
+      Effect.catch((error): Effect.Effect<never, Exclude<E, HttpApiError.HttpApiSchemaError> | ValidationFailed | Internal> => {
+        if (!HttpApiError.HttpApiSchemaError.is(error)) return Effect.fail(error as Exclude<E, HttpApiError.HttpApiSchemaError>)
         return error.kind === "Body" || error.kind === "ResponseHeaders"
           ? Effect.logError("response encoding failed", error).pipe(Effect.andThen(Effect.fail(new Internal({}))))
           : Effect.fail(validationFailed(error))
@@ -80,49 +77,19 @@ export const RequestGuardLive = Layer.succeed(RequestGuard)((httpEffect) =>
           Effect.andThen(Effect.fail(new Internal({})))))
     )
   })
-)
 
-const credentialOf = (request: HttpServerRequest.HttpServerRequest): string | undefined => {
-  const auth = request.headers["authorization"]
-  if (auth !== undefined) {
-    const match = /^Bearer\s+(.+)$/i.exec(auth.trim())
-    if (match?.[1] !== undefined) return match[1]
-  }
-  const header = request.headers["x-api-key"]
-  return header === undefined || header === "" ? undefined : header.trim()
-}
+export const RequestGuardLive = Layer.succeed(RequestGuard)((httpEffect) =>
+  guarded(httpEffect).pipe(Effect.catch((error): Effect.Effect<never, unhandled | ValidationFailed | Internal> => Effect.fail(error))))
 
 export const ApiKeyAuthLive = Layer.effect(ApiKeyAuth)(
   Effect.gen(function* () {
-    const keys = yield* ApiKeys
-    const guard = yield* makeKeyGuard
+    const resolver = yield* KeyResolver
     const authenticate = <E, R>(httpEffect: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>, endpoint: { readonly annotations: Context.Context<never> }) =>
-      Effect.gen(function* () {
-        const request = yield* HttpServerRequest.HttpServerRequest
-        const secret = credentialOf(request)
-        if (secret === undefined) return yield* new ApiKeyMissing({})
-        const key = yield* keys.authenticate(secret)
-        // The allowlist before the scope: a caller from elsewhere learns nothing about the key.
-        yield* guard.checkAddress(request, key)
-        const scope = Context.get(endpoint.annotations, RequiredScope)
-        if (scope !== undefined && !key.scopes.includes(scope)) return yield* new ScopeMissing({ scope })
-        const info = guard.describe(request, key)
-        const box: { current: LimitState | undefined } = { current: undefined }
-        yield* HttpEffect.appendPreResponseHandler((_request, response) =>
-          Effect.succeed(HttpServerResponse.setHeaders(response, box.current === undefined ? { "x-request-id": info.requestId ?? "" } : {
-            "x-request-id": info.requestId ?? "",
-            "x-ratelimit-limit": String(box.current.limit),
-            "x-ratelimit-remaining": String(box.current.remaining),
-            "x-ratelimit-reset": String(Math.ceil(box.current.resetAtMs / 1000))
-          })))
-        // one merge of the fiber's context, not three (each provide copies all ~50 services)
-        return yield* Effect.andThen(guard.countRequest(key), httpEffect).pipe(
-          Effect.provideContext(Context.make(CurrentKey, { keyId: key.id, tenantId: key.tenantId, mode: key.mode, scopes: key.scopes }).pipe(
-            Context.add(RateLimitBox, box),
-            Context.add(RequestContext, info)
-          ))
-        )
-      })
+      Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+        resolver.run(credentialOf(request), Context.get(endpoint.annotations, RequiredScope), httpEffect).pipe(
+          // unknown, revoked and expired keys look the same to a /v1 caller
+          Effect.catchTag("KeyRefused", () => Effect.fail(new ApiKeyInvalid({})))
+        ))
     // Both schemes resolve the same way (Bearer first, then x-api-key), so whichever the framework
     // tries first decides, and a bad Bearer key is never masked by a missing x-api-key.
     return ApiKeyAuth.of({

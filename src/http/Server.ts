@@ -4,12 +4,14 @@ import { Layer, References } from "effect"
 import { HttpRouter } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { Api } from "../api/Api.ts"
+import { CompatFallbackRoutes } from "../compat/Products.ts"
 import { AccessTokenAuthLive } from "./AccessTokenAuth.ts"
 import { AdminHandlers } from "./AdminHandlers.ts"
 import { ExchangeHandlers } from "./ExchangeHandlers.ts"
 import { Handlers } from "./Handlers.ts"
 import { LinkPageRoutes } from "./LinkPage.ts"
 import { EdgeLive } from "./Edge.ts"
+import * as KeyResolverLive from "./KeyResolver.ts"
 import { ApiKeyAuthLive, RequestGuardLive } from "./Middleware.ts"
 import { SessionHandlers } from "./SessionHandlers.ts"
 import { TemplateHandlers } from "./TemplateHandlers.ts"
@@ -28,8 +30,11 @@ export const ApiRoutes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json
   Layer.provide(AccessTokenAuthLive),
   Layer.provide(ApiKeyAuthLive),
   Layer.provide(RequestGuardLive),
+  Layer.provide(KeyResolverLive.layer),
   // the hosted link page (#7): plain HTML routes beside the HttpApi
   Layer.merge(LinkPageRoutes),
+  // unknown routes under a compatibility prefix answer in that product's words (compat/Products.ts)
+  Layer.merge(CompatFallbackRoutes),
   Layer.merge(EdgeLive),
   Layer.provide(TrustedProxies.layer)
 )

@@ -1,6 +1,6 @@
 import { PgClient } from "@effect/sql-pg"
-import { Clock, Context, Effect, Layer, Schedule } from "effect"
-import { ApiKeyInvalid, NotFound, ServiceUnavailable } from "../api/Errors.ts"
+import { Clock, Context, Data, Effect, Layer, Schedule } from "effect"
+import { NotFound, ServiceUnavailable } from "../api/Errors.ts"
 import type { ApiKeyId, Mode, Scope, TenantId } from "../domain/Ids.ts"
 import { randomId, randomToken, sha256 } from "../platform/Crypto.ts"
 import { makeTtlCache } from "../platform/TtlCache.ts"
@@ -29,6 +29,13 @@ export interface NewKey {
   readonly ipAllowlist?: ReadonlyArray<string>
 }
 
+/**
+ * Why a presented key was refused. Native callers see one `API_KEY_INVALID` for all three (a caller
+ * learns nothing about keys it does not hold); a compatibility adapter whose product tells an inactive
+ * key from an unknown one (Auth1: 401 vs 403) reads the reason.
+ */
+export class KeyRefused extends Data.TaggedError("KeyRefused")<{ readonly reason: "unknown" | "revoked" | "expired" }> {}
+
 export class ApiKeys extends Context.Service<ApiKeys, {
   /** Returns the key and its secret; the secret exists only in this return value (stored as SHA-256). */
   readonly create: (input: NewKey) => Effect.Effect<{ readonly key: ApiKey; readonly secret: string }, ServiceUnavailable>
@@ -37,8 +44,10 @@ export class ApiKeys extends Context.Service<ApiKeys, {
     id: ApiKeyId,
     owner?: { readonly tenantId: TenantId; readonly mode: Mode }
   ) => Effect.Effect<void, NotFound | ServiceUnavailable>
-  /** Resolves a presented secret: unknown, revoked and expired keys are all `ApiKeyInvalid`. */
-  readonly authenticate: (secret: string) => Effect.Effect<ApiKey, ApiKeyInvalid | ServiceUnavailable>
+  /** Resolves a presented secret; an unknown, revoked or expired key is `KeyRefused` with its reason. */
+  readonly authenticate: (secret: string) => Effect.Effect<ApiKey, KeyRefused | ServiceUnavailable>
+  /** The same checks for a key named by id (a client-credentials bearer carries the id, ClientCredentials.ts). */
+  readonly authenticateId: (id: ApiKeyId) => Effect.Effect<ApiKey, KeyRefused | ServiceUnavailable>
   /** The tenant's keys of one mode, newest first, revoked ones included. */
   readonly list: (tenantId: TenantId, mode: Mode) => Effect.Effect<ReadonlyArray<ApiKey>, ServiceUnavailable>
 }>()("sesame/ApiKeys") {}
@@ -58,6 +67,8 @@ export const make = Effect.gen(function* () {
   // One second: a revoked key stops working on every process within that (API.md, issue "revoked within 1 s"),
   // and authentication costs no database round trip in between.
   const cache = makeTtlCache(1000, byHash)
+  const byIdCache = makeTtlCache(1000, (id: ApiKeyId) =>
+    unavailable(sql<ApiKey>`SELECT ${cols} FROM api_keys WHERE id = ${id}`).pipe(Effect.map((rows) => rows[0])))
 
   // lastUsedAt without a write per request: remembered in memory, flushed in the background.
   const used = new Map<string, { readonly tenantId: TenantId; readonly at: number }>()
@@ -75,6 +86,15 @@ export const make = Effect.gen(function* () {
   })
   yield* Effect.forkScoped(Effect.repeat(Effect.delay(flush, LAST_USED_FLUSH), Schedule.forever))
   yield* Effect.addFinalizer(() => flush)
+
+  const admit = (key: ApiKey | undefined) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      if (key === undefined) return Effect.fail(new KeyRefused({ reason: "unknown" }))
+      if (key.revokedAt !== null) return Effect.fail(new KeyRefused({ reason: "revoked" }))
+      if (key.expiresAt !== null && key.expiresAt.getTime() <= now) return Effect.fail(new KeyRefused({ reason: "expired" }))
+      used.set(key.id, { tenantId: key.tenantId, at: now })
+      return Effect.succeed(key)
+    })
 
   return ApiKeys.of({
     create: Effect.fnUntraced(function* (input) {
@@ -109,17 +129,13 @@ export const make = Effect.gen(function* () {
       if (rows.length === 0) return yield* new NotFound({})
       // this process refuses it at once; the others within the cache's second
       yield* cache.clear
+      yield* byIdCache.clear
     }),
     authenticate: Effect.fnUntraced(function* (secret) {
-      if (!SECRET.test(secret)) return yield* new ApiKeyInvalid({})
-      const key = yield* cache.get(sha256(secret).toString("hex"))
-      const now = yield* Clock.currentTimeMillis
-      if (key === undefined || key.revokedAt !== null || (key.expiresAt !== null && key.expiresAt.getTime() <= now)) {
-        return yield* new ApiKeyInvalid({})
-      }
-      used.set(key.id, { tenantId: key.tenantId, at: now })
-      return key
+      if (!SECRET.test(secret)) return yield* new KeyRefused({ reason: "unknown" })
+      return yield* admit(yield* cache.get(sha256(secret).toString("hex")))
     }),
+    authenticateId: (id) => Effect.flatMap(byIdCache.get(id), admit),
     list: (tenantId, mode) =>
       unavailable(sql<ApiKey>`SELECT ${cols} FROM api_keys WHERE tenant_id = ${tenantId} AND mode = ${mode}
         ORDER BY created_at DESC, id DESC`)

@@ -3,7 +3,7 @@ import type { Approval, SendRequest } from "../api/Passwordless.ts"
 import type { ServiceUnavailable } from "../api/Errors.ts"
 import type { AuthRequestId, AuthType, Channel, Mode, Template, TenantId, UserId } from "../domain/Ids.ts"
 
-export type RenderOptions = Pick<SendRequest, "emailContent" | "templateVariables" | "smsMessage">
+export type RenderOptions = Pick<SendRequest, "emailContent" | "templateVariables" | "smsMessage" | "linkMode" | "linkParam">
 
 export interface AuthRequestRow {
   readonly tenantId: TenantId
@@ -92,8 +92,11 @@ export interface Key {
 export class CodeStore extends Context.Service<CodeStore, {
   readonly insert: (row: AuthRequestRow) => Effect.Effect<void, ServiceUnavailable>
   readonly get: (key: Key, id: AuthRequestId) => Effect.Effect<AuthRequestRow | undefined, ServiceUnavailable>
-  /** The newest unverified request for an identifier (verify by email/phone + code). */
-  readonly latestFor: (key: Key, identifier: string) => Effect.Effect<AuthRequestRow | undefined, ServiceUnavailable>
+  /**
+   * The newest unverified request for an identifier (verify by email/phone + code); with `boundEmail`,
+   * the newest unverified SMS request bound to that email.
+   */
+  readonly latestFor: (key: Key, identifier: string, boundEmail?: boolean) => Effect.Effect<AuthRequestRow | undefined, ServiceUnavailable>
   /**
    * Counts one attempt and marks the request verified iff the proof matches, the request is unexpired at
    * `now` (`now < expiresAt`), unused, under its attempt cap, and its identifier is not locked.

@@ -19,11 +19,12 @@ export const make = Effect.sync(() => {
   return CodeStore.of({
     insert: (row) => Effect.sync(() => void rows.set(k(row, row.id), row)),
     get: (key, id) => Effect.sync(() => visible(key, rows.get(k(key, id)))),
-    latestFor: (key, identifier) =>
+    latestFor: (key, identifier, boundEmail) =>
       Effect.sync(() => {
         let best: AuthRequestRow | undefined
         for (const row of rows.values()) {
-          if (row.tenantId !== key.tenantId || row.mode !== key.mode || row.identifier !== identifier) continue
+          if (row.tenantId !== key.tenantId || row.mode !== key.mode) continue
+          if (boundEmail === true ? row.channel !== "sms" || row.email !== identifier : row.identifier !== identifier) continue
           if (row.verifiedAt !== null) continue
           if (best === undefined || row.createdAt.getTime() > best.createdAt.getTime()) best = row
         }

@@ -65,10 +65,15 @@ export const make = Effect.gen(function* () {
 
     get: (key, id) => unavailable(get(key, id)),
 
-    latestFor: (key, identifier) =>
-      unavailable(sql`SELECT ${cols} FROM auth_requests
-        WHERE tenant_id = ${key.tenantId} AND mode = ${key.mode} AND identifier = ${identifier} AND verified_at IS NULL
-        ORDER BY created_at DESC LIMIT 1`.pipe(Effect.map((rows) => rows[0] === undefined ? undefined : rowOf(rows[0])))),
+    latestFor: (key, identifier, boundEmail) =>
+      unavailable((boundEmail === true
+        ? sql`SELECT ${cols} FROM auth_requests
+          WHERE tenant_id = ${key.tenantId} AND email = ${identifier} AND mode = ${key.mode} AND channel = 'sms'
+            AND email IS NOT NULL AND verified_at IS NULL
+          ORDER BY created_at DESC LIMIT 1`
+        : sql`SELECT ${cols} FROM auth_requests
+          WHERE tenant_id = ${key.tenantId} AND mode = ${key.mode} AND identifier = ${identifier} AND verified_at IS NULL
+          ORDER BY created_at DESC LIMIT 1`).pipe(Effect.map((rows) => rows[0] === undefined ? undefined : rowOf(rows[0])))),
 
     /**
      * Single use and the attempt cap are decided by this one UPDATE: the row lock serialises concurrent

@@ -9,12 +9,15 @@ export interface Credentials {
   readonly linkToken: string | null
 }
 
-/** Where the email's link points: the hosted page `{publicUrl}/l/{token}` (default) or `redirectUrl?link_token=…` (direct). */
+/**
+ * Where the email's link points: the hosted page `{publicUrl}/l/{token}` or `redirectUrl?link_token=…`
+ * (direct; the parameter's name is the request's `linkParam`), per the request's `linkMode`, else the tenant's.
+ */
 export const linkFor = (row: AuthRequestRow, linkToken: string | null, policy: Policy, publicUrl: string): string | undefined => {
   if (linkToken === null || row.redirectUrl === null) return undefined
-  return policy.linkMode === "hosted"
+  return (row.renderOptions?.linkMode ?? policy.linkMode) === "hosted"
     ? `${publicUrl}/l/${linkToken}`
-    : appendQuery(row.redirectUrl, { link_token: linkToken })
+    : appendQuery(row.redirectUrl, { [row.renderOptions?.linkParam ?? "link_token"]: linkToken })
 }
 
 /** The email for an auth request: the code and/or the link (see `linkFor`). */

@@ -134,7 +134,7 @@ export const make = Effect.gen(function* () {
       const used = result.request
       const signedIn = yield* sessions.signIn({
         tenantId: used.tenantId, mode: used.mode, channel: used.channel, email: used.email, phone: used.phone,
-        amr: ["link"], clientIp: used.clientIp, userAgent: used.userAgent, policy
+        amr: ["link"], clientIp: used.clientIp, userAgent: used.userAgent, policy, approval: used.approval
       })
       yield* store.resetFailures(key, used.identifier, now)
       yield* audit.record({
@@ -145,7 +145,7 @@ export const make = Effect.gen(function* () {
         ...signedIn,
         authRequest: {
           id: used.id, channel: used.channel, type: used.type, state: used.state, template: used.template,
-          metadata: used.metadata, approval: used.approval
+          metadata: used.metadata, approval: used.approval, redirectUrl: used.redirectUrl
         }
       }
       const code = exchangeCodeOf(secrets.mac, used.id, nowMs)

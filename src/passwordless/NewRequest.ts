@@ -36,7 +36,11 @@ export const newAuthRequest = (input: {
   // the channel's own rendering option (the email's content or the SMS text), and the template variables
   const own = input.channel === "sms"
     ? request.smsMessage === undefined ? {} : { smsMessage: request.smsMessage }
-    : request.emailContent === undefined ? {} : { emailContent: request.emailContent }
+    : {
+      ...(request.emailContent === undefined ? {} : { emailContent: request.emailContent }),
+      ...(request.linkMode === undefined ? {} : { linkMode: request.linkMode }),
+      ...(request.linkParam === undefined ? {} : { linkParam: request.linkParam })
+    }
   const renderOptions = Object.keys(own).length === 0 && request.templateVariables === undefined ? null : {
     ...own,
     ...(request.templateVariables === undefined ? {} : { templateVariables: request.templateVariables })

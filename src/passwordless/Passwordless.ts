@@ -1,10 +1,11 @@
+import { newAuthRequestId } from "../domain/RequestUuid.ts"
 import { Clock, Context, Effect, Layer, Match } from "effect"
 import {
   AlreadyUsed, ChannelDisabled, CodeExpired, CodeInvalid, type DeliveryFailed, InvalidEmail, InvalidPhone, NotFound,
   OriginMismatch, RateLimited, RedirectNotAllowed, ResendTooSoon, type RiskBlocked, type ServiceUnavailable, TooManyAttempts,
   ValidationFailed, type VoipNotAllowed
 } from "../api/Errors.ts"
-import type { AuthRequestStatus, SendRequest, SendResponse, VerifyRequest, VerifyResponse } from "../api/Passwordless.ts"
+import type { AuthRequestStatus, ConfirmResponse, SendRequest, SendResponse, VerifyRequest, VerifyResponse } from "../api/Passwordless.ts"
 import type { CurrentKey } from "../api/Security.ts"
 import type { AuthRequestId, AuthType, MessageId } from "../domain/Ids.ts"
 import { normalizeEmail } from "../domain/Email.ts"
@@ -44,6 +45,10 @@ export class Passwordless extends Context.Service<Passwordless, {
   readonly resend: (caller: Caller, id: AuthRequestId) => Effect.Effect<SendResponse,
     NotFound | ResendTooSoon | CodeExpired | AlreadyUsed | TooManyAttempts | RateLimited | DeliveryFailed | ServiceUnavailable>
   readonly verify: (caller: Caller, request: VerifyRequest) => Effect.Effect<VerifyResponse,
+    ValidationFailed | InvalidEmail | InvalidPhone | NotFound | CodeInvalid | CodeExpired | AlreadyUsed | TooManyAttempts |
+    OriginMismatch | RateLimited | ServiceUnavailable>
+  /** `verify` without a session: the same rules and writes (single use, attempts, limits, user, events, audit), no tokens. */
+  readonly confirm: (caller: Caller, request: VerifyRequest) => Effect.Effect<ConfirmResponse,
     ValidationFailed | InvalidEmail | InvalidPhone | NotFound | CodeInvalid | CodeExpired | AlreadyUsed | TooManyAttempts |
     OriginMismatch | RateLimited | ServiceUnavailable>
   readonly status: (caller: Caller, id: AuthRequestId) => Effect.Effect<AuthRequestStatus, NotFound | ServiceUnavailable>
@@ -176,7 +181,7 @@ export const make = Effect.gen(function* () {
     const nowMs = yield* Clock.currentTimeMillis
     // Sign-up off: the same look-up for every address, and an unknown one gets a decoy (Enumeration.ts).
     const known = tenant.policy.allowSignup || (yield* accounts.exists({ tenantId: caller.tenantId, mode: caller.mode }, email))
-    const id = randomId("ar") as AuthRequestId
+    const id = newAuthRequestId()
     const issued = credentialsFor(id, type, request.codeLength ?? 6)
     const credentials = issued.credentials
     const row = newAuthRequest({
@@ -227,7 +232,7 @@ export const make = Effect.gen(function* () {
     return response(caller, resent ?? existing, plan.credentials, delivery, nowMs)
   })
 
-  const verify = Effect.fn("Passwordless.verify")(function* (caller: Caller, request: VerifyRequest) {
+  const attempt = Effect.fnUntraced(function* (caller: Caller, request: VerifyRequest, issueSession: boolean) {
     const policy = (yield* tenantOf(caller)).policy
     const key: Key = { tenantId: caller.tenantId, mode: caller.mode }
     if ((request.code === undefined) === (request.linkToken === undefined)) {
@@ -241,6 +246,7 @@ export const make = Effect.gen(function* () {
       if (id !== undefined) target = { _tag: "Target", id, proof: { _tag: "Code", hash: secrets.codeHash(id, code) } }
       else {
         let identifier: string
+        let boundEmail = false
         if (request.email === undefined && request.phone === undefined) {
           return yield* new ValidationFailed({ message: "A code needs authRequestId, email or phone.", field: "authRequestId" })
         }
@@ -252,9 +258,11 @@ export const make = Effect.gen(function* () {
           const email = normalizeEmail(request.email ?? "")
           if (email === undefined) return yield* new InvalidEmail({})
           identifier = email
+          // an SMS sent to a phone and bound to this email (Transmit's `identifier_type: "email"` over SMS)
+          boundEmail = request.channel === "sms"
         }
         // the hash is keyed by the request's id: made once the store has found the identifier's newest request
-        target = { _tag: "Latest", identifier, hash: (id) => secrets.codeHash(id, code) }
+        target = { _tag: "Latest", identifier, boundEmail, hash: (id) => secrets.codeHash(id, code) }
       }
     } else {
       if (policy.sameOriginLinks && request.authRequestId === undefined) return yield* new OriginMismatch({})
@@ -275,19 +283,20 @@ export const make = Effect.gen(function* () {
       policy,
       client: { ip: request.client?.ipAddress ?? null, userAgent: request.client?.userAgent ?? null },
       check: (identifier: string) => verifyCheck(policy, { mode: caller.mode, identifier }),
-      now: new Date(nowMs)
+      now: new Date(nowMs),
+      issueSession
     })
     switch (attempted._tag) {
       case "SignedIn": {
         yield* verdict(caller, attempted.decision)
         const row = attempted.request
         return {
-          ...attempted.signedIn,
+          signedIn: attempted.signedIn,
           authRequest: {
             id: row.id, channel: row.channel, type: row.type, state: row.state, template: row.template,
-            metadata: row.metadata, approval: row.approval
+            metadata: row.metadata, approval: row.approval, redirectUrl: row.redirectUrl
           }
-        } satisfies VerifyResponse
+        }
       }
       case "Invalid":
         yield* verdict(caller, attempted.decision)
@@ -307,6 +316,17 @@ export const make = Effect.gen(function* () {
       case "OriginMismatch":
         return yield* new OriginMismatch({})
     }
+  })
+
+  const verify = Effect.fn("Passwordless.verify")(function* (caller: Caller, request: VerifyRequest) {
+    const { signedIn, authRequest } = yield* attempt(caller, request, true)
+    if (!("idToken" in signedIn)) return yield* Effect.die(new Error("a verify signed in without a session"))
+    return { ...signedIn, authRequest } satisfies VerifyResponse
+  })
+
+  const confirm = Effect.fn("Passwordless.confirm")(function* (caller: Caller, request: VerifyRequest) {
+    const { signedIn, authRequest } = yield* attempt(caller, request, false)
+    return { user: signedIn.user, isNewUser: signedIn.isNewUser, authRequest } satisfies ConfirmResponse
   })
 
   const status = Effect.fn("Passwordless.status")(function* (caller: Caller, id: AuthRequestId) {
@@ -331,7 +351,7 @@ export const make = Effect.gen(function* () {
     } satisfies AuthRequestStatus
   })
 
-  return Passwordless.of({ send, resend, verify, status })
+  return Passwordless.of({ send, resend, verify, confirm, status })
 })
 
 export const layer = Layer.effect(Passwordless)(make)

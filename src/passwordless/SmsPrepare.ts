@@ -1,3 +1,4 @@
+import { newAuthRequestId } from "../domain/RequestUuid.ts"
 import { Clock, Effect } from "effect"
 import type { CurrentKey } from "../api/Security.ts"
 import type { SendRequest } from "../api/Passwordless.ts"
@@ -62,7 +63,7 @@ export const make = Effect.gen(function* () {
     ]
     // Sign-up off: an unknown number gets a decoy request and no SMS, after the same work (Enumeration.ts).
     const known = policy.allowSignup || (yield* accounts.exists(key, phone.e164))
-    const id = randomId("ar") as AuthRequestId
+    const id = newAuthRequestId()
     const code = randomCode(codeLength)
     const codeHash = secrets.codeHash(id, code)
     const credentials: Credentials = { code, linkToken: null }

@@ -6,7 +6,7 @@ import type { Policy } from "../domain/TenantSettings.ts"
 import type { Check, Decision } from "../limits/RateLimiter.ts"
 import { RateLimiter } from "../limits/RateLimiter.ts"
 import { Transaction } from "../platform/Transaction.ts"
-import { Sessions, type SignedIn } from "../sessions/Sessions.ts"
+import { type Confirmed, Sessions, type SignedIn } from "../sessions/Sessions.ts"
 import { loginFailed } from "../webhooks/AuthEvents.ts"
 import { Events } from "../webhooks/Events.ts"
 import { type AuthRequestRow, CodeStore, type ConsumeResult, type Key, type Proof } from "./CodeStore.ts"
@@ -22,6 +22,8 @@ export interface Attempt {
   /** The guess limit of the request's identifier (Limits.verifyCheck). */
   readonly check: (identifier: string) => Check
   readonly now: Date
+  /** false: prove the code and the user, open no session (Passwordless.confirm). Default true. */
+  readonly issueSession?: boolean
 }
 
 export interface Target {
@@ -34,6 +36,8 @@ export interface Target {
 export interface Latest {
   readonly _tag: "Latest"
   readonly identifier: string
+  /** `identifier` is an email an SMS request was bound to (verify `{email, code, channel: "sms"}`). */
+  readonly boundEmail?: boolean
   readonly hash: (id: AuthRequestId) => Uint8Array
 }
 
@@ -41,13 +45,14 @@ export interface Latest {
 export const resolve = (store: CodeStore["Service"], key: Key, target: Target | Latest) =>
   Effect.gen(function* () {
     if (target._tag === "Target") return target
-    const latest = yield* store.latestFor(key, target.identifier)
+    const latest = yield* store.latestFor(key, target.identifier, target.boundEmail)
     if (latest === undefined) return undefined
     return { _tag: "Target", id: latest.id, proof: { _tag: "Code", hash: target.hash(latest.id) } } satisfies Target
   })
 
 export type Attempted =
-  | { readonly _tag: "SignedIn"; readonly request: AuthRequestRow; readonly signedIn: SignedIn; readonly decision: Decision }
+  /** The code matched: `signedIn` holds a session unless the attempt asked for none (`issueSession: false`). */
+  | { readonly _tag: "SignedIn"; readonly request: AuthRequestRow; readonly signedIn: SignedIn | Confirmed; readonly decision: Decision }
   /** A wrong guess, counted, recorded against the identifier and audited. */
   | { readonly _tag: "Invalid"; readonly attemptsRemaining: number; readonly decision: Decision }
   /** The identifier's guess limit refused it: nothing was counted or changed. */
@@ -105,14 +110,17 @@ export const layerComposed = Layer.effect(VerifyStore)(Effect.gen(function* () {
       }
       const row = result.request
       const methods = amr ?? ["otp", row.channel]
-      const signedIn = yield* sessions.signIn({
+      const input = {
         tenantId: key.tenantId, mode: key.mode, channel: row.channel, email: row.email, phone: row.phone, amr: methods,
-        clientIp: attempt.client.ip ?? row.clientIp, userAgent: attempt.client.userAgent ?? row.userAgent, policy
-      })
+        clientIp: attempt.client.ip ?? row.clientIp, userAgent: attempt.client.userAgent ?? row.userAgent, policy,
+        approval: row.approval
+      }
+      const session = attempt.issueSession === false ? undefined : yield* sessions.signIn(input)
+      const signedIn: SignedIn | Confirmed = session ?? (yield* sessions.confirm(input))
       yield* store.resetFailures(key, row.identifier, now)
       yield* audit.record({
         tenantId: key.tenantId, mode: key.mode, type: "login.success", subject: signedIn.user.id,
-        details: { authRequestId: row.id, userId: signedIn.user.id, sessionId: signedIn.session.id, amr: methods }
+        details: { authRequestId: row.id, userId: signedIn.user.id, sessionId: session?.session.id ?? null, amr: methods }
       })
       return { result, decision, signedIn }
     })).pipe(Effect.catchTag("Refusal", ({ decision }) => Effect.succeed({ refused: decision })))

@@ -82,6 +82,7 @@ export const make = Effect.gen(function* () {
       ? sql`AND NOT (a.channel = 'sms' AND a.email IS NOT NULL AND a.email IS DISTINCT FROM ${attempt.email}::text)`
       : sql``
 
+    const issueSession = attempt.issueSession !== false
     const sessionId = SessionId.make(randomId("ses"))
     const refreshToken = `rt_${randomToken(32)}`
     const sessionExpiresAt = new Date(nowMs + policy.sessionLifetimeSeconds * 1000)
@@ -142,10 +143,10 @@ export const make = Effect.gen(function* () {
         INSERT INTO sessions (tenant_id, id, mode, user_id, amr, client_ip, user_agent, created_at, last_used_at, expires_at)
         SELECT ${key.tenantId}, ${sessionId}, ${key.mode}, u.id, ${amr}, COALESCE(${clientIp}::text, c.client_ip),
           COALESCE(${attempt.client.userAgent}::text, c.user_agent), ${now}, ${now}, ${sessionExpiresAt}
-        FROM u, c
+        FROM u, c WHERE ${issueSession}
       ), r AS (
         INSERT INTO refresh_tokens (tenant_id, token_hash, session_id, created_at, expires_at)
-        SELECT ${key.tenantId}, ${sha256(refreshToken)}, ${sessionId}, ${now}, ${refreshExpiresAt} FROM u
+        SELECT ${key.tenantId}, ${sha256(refreshToken)}, ${sessionId}, ${now}, ${refreshExpiresAt} FROM u WHERE ${issueSession}
       ), e AS (
         INSERT INTO events (tenant_id, id, mode, type, payload, created_at)
         SELECT ${key.tenantId}, v.id, ${key.mode}, v.type,
@@ -163,7 +164,7 @@ export const make = Effect.gen(function* () {
         INSERT INTO audit_log (tenant_id, id, mode, type, actor, ip, request_id, subject, details, created_at)
         SELECT ${key.tenantId}, ${randomId("aud")}, ${key.mode}, 'login.success', ${audit.actor}::text, ${audit.ip}::text,
           ${audit.requestId}::text, u.id,
-          jsonb_build_object('authRequestId', c.id, 'userId', u.id, 'sessionId', ${sessionId}::text, 'amr', ${amr}), ${now}
+          jsonb_build_object('authRequestId', c.id, 'userId', u.id, 'sessionId', ${issueSession ? sessionId : null}::text, 'amr', ${amr}), ${now}
         FROM u, c
       ), fail AS (
         INSERT INTO identifier_failures AS f (tenant_id, mode, identifier, failures, locked_until, updated_at)
@@ -241,9 +242,14 @@ export const make = Effect.gen(function* () {
       id: row.usrId, email: row.usrEmail, phone: row.usrPhone, emailVerifiedAt: row.usrEmailVerifiedAt,
       phoneVerifiedAt: row.usrPhoneVerifiedAt, createdAt: row.usrCreatedAt, lastLoginAt: row.usrLastLoginAt
     }
+    if (!issueSession) {
+      return {
+        _tag: "SignedIn", request, signedIn: { user: toWireUser(user), isNewUser: row.usrInserted === true }, decision
+      } satisfies Attempted
+    }
     const { session, idToken } = yield* issueTokens(signer, {
       tenantId: key.tenantId, mode: key.mode, sessionId, user, amr: isLink ? ["link"] : ["otp", request.channel], policy,
-      now, refreshToken, refreshExpiresAt, sessionExpiresAt
+      now, refreshToken, refreshExpiresAt, sessionExpiresAt, approval: request.approval
     })
     return {
       _tag: "SignedIn",

@@ -16,6 +16,13 @@ const randomByte = (): number => {
   return pool[poolAt++] ?? 0
 }
 
+/** `n` bytes from the pool. */
+export const randomPoolBytes = (n: number): Uint8Array => {
+  const out = new Uint8Array(n)
+  for (let i = 0; i < n; i++) out[i] = randomByte()
+  return out
+}
+
 /** `prefix_` + 22 base62 chars drawn from the CSPRNG (~131 bits), without modulo bias (bytes ≥ 248 are redrawn). */
 export const randomId = (prefix: string): string => {
   let out = prefix + "_"

@@ -1,4 +1,5 @@
 import { Effect } from "effect"
+import type { Approval } from "../api/Passwordless.ts"
 import type { Session } from "../api/Shapes.ts"
 import type { Mode, SessionId, TenantId } from "../domain/Ids.ts"
 import type { Policy } from "../domain/TenantSettings.ts"
@@ -18,7 +19,13 @@ export interface IssueInput {
   readonly refreshExpiresAt: Date
   /** The session's absolute end: no access token outlives it (ASVS 10.4.8). */
   readonly sessionExpiresAt: Date
+  /** The auth request's approval, signed into the ID token as `approval_data`. */
+  readonly approval?: Approval | null
 }
+
+/** The ID token's `approval_data` claim: the approved pairs, else the transaction and its summary. */
+export const approvalClaim = (approval: Approval): { readonly [key: string]: string } =>
+  approval.data ?? { transactionId: approval.transactionId, summary: approval.summary }
 
 /** The access and id tokens of a session (at sign-in and at every refresh), as the wire `Session`. */
 export const issueTokens = (signer: TokenSigner["Service"], input: IssueInput) =>
@@ -38,7 +45,8 @@ export const issueTokens = (signer: TokenSigner["Service"], input: IssueInput) =
         email: user.email,
         email_verified: user.emailVerifiedAt !== null,
         phone_number: user.phone,
-        phone_number_verified: user.phoneVerifiedAt !== null
+        phone_number_verified: user.phoneVerifiedAt !== null,
+        ...(input.approval === null || input.approval === undefined ? {} : { approval_data: approvalClaim(input.approval) })
       }, ttl, now)
     ], { concurrency: 2 })
     const session: Session = {

@@ -1,5 +1,6 @@
 import { Context, type Effect } from "effect"
 import type { ServiceUnavailable } from "../api/Errors.ts"
+import type { Approval } from "../api/Passwordless.ts"
 import type { Session, User } from "../api/Shapes.ts"
 import type { Channel, Mode, TenantId } from "../domain/Ids.ts"
 import type { Policy } from "../domain/TenantSettings.ts"
@@ -15,11 +16,17 @@ export interface SignInInput {
   readonly clientIp: string | null
   readonly userAgent: string | null
   readonly policy: Policy
+  /** The auth request's approval: its ID token carries it (`approval_data`). */
+  readonly approval?: Approval | null
 }
 
-export interface SignedIn {
+/** A proven identifier's user, without a session (`Passwordless.confirm`: the application keeps its own sessions). */
+export interface Confirmed {
   readonly user: User
   readonly isNewUser: boolean
+}
+
+export interface SignedIn extends Confirmed {
   readonly session: Session
   readonly idToken: string
 }
@@ -31,4 +38,6 @@ export class Sessions extends Context.Service<Sessions, {
    * caller's transaction when there is one (the verify that consumed the code).
    */
   readonly signIn: (input: SignInInput) => Effect.Effect<SignedIn, ServiceUnavailable>
+  /** `signIn` without the session: finds or creates the user, marks the identifier verified, same events. */
+  readonly confirm: (input: SignInInput) => Effect.Effect<Confirmed, ServiceUnavailable>
 }>()("sesame/Sessions") {}

@@ -16,7 +16,7 @@ export const make = Effect.gen(function*() {
   const signer = yield* TokenSigner
   const userColumns = sql.unsafe(USER_COLUMNS)
 
-  const signIn = Effect.fn("Sessions.signIn")(function*(input: SignInInput) {
+  const upsert = Effect.fnUntraced(function*(input: SignInInput, issueSession: boolean) {
     const { tenantId, mode, policy } = input
     const identifier = input.channel === "email" ? input.email : input.phone
     if (identifier === null) return yield* Effect.die(new Error(`signIn by ${input.channel} without that identifier`))
@@ -44,10 +44,10 @@ export const make = Effect.gen(function*() {
       ), s AS (
         INSERT INTO sessions (tenant_id, id, mode, user_id, amr, client_ip, user_agent, created_at, last_used_at, expires_at)
         SELECT ${tenantId}, ${sessionId}, ${mode}, u.id, ${amr}::jsonb, ${input.clientIp}::text, ${input.userAgent}::text,
-          ${now}, ${now}, ${sessionExpiresAt} FROM u
+          ${now}, ${now}, ${sessionExpiresAt} FROM u WHERE ${issueSession}
       ), r AS (
         INSERT INTO refresh_tokens (tenant_id, token_hash, session_id, created_at, expires_at)
-        VALUES (${tenantId}, ${sha256(refreshToken)}, ${sessionId}, ${now}, ${refreshExpiresAt})
+        SELECT ${tenantId}, ${sha256(refreshToken)}, ${sessionId}, ${now}, ${refreshExpiresAt} WHERE ${issueSession}
       ), e AS (
         INSERT INTO events (tenant_id, id, mode, type, payload, created_at)
         SELECT ${tenantId}, v.id, ${mode}, v.type,
@@ -61,15 +61,24 @@ export const make = Effect.gen(function*() {
       )
       SELECT * FROM u`)
     const row = yield* Effect.orDie(decodeSignInRow(rows[0]))
+    return { row, now, sessionId, refreshToken, refreshExpiresAt, sessionExpiresAt }
+  })
 
+  const signIn = Effect.fn("Sessions.signIn")(function*(input: SignInInput) {
+    const { row, now, sessionId, refreshToken, refreshExpiresAt, sessionExpiresAt } = yield* upsert(input, true)
     const { session, idToken } = yield* issueTokens(signer, {
-      tenantId, mode, sessionId, user: row, amr: input.amr, policy, now, refreshToken, refreshExpiresAt,
-      sessionExpiresAt
+      tenantId: input.tenantId, mode: input.mode, sessionId, user: row, amr: input.amr, policy: input.policy, now, refreshToken,
+      refreshExpiresAt, sessionExpiresAt, approval: input.approval ?? null
     })
     return { user: toWireUser(row), isNewUser: row.inserted, session, idToken }
   })
 
-  return Sessions.of({ signIn })
+  const confirm = Effect.fn("Sessions.confirm")(function*(input: SignInInput) {
+    const { row } = yield* upsert(input, false)
+    return { user: toWireUser(row), isNewUser: row.inserted }
+  })
+
+  return Sessions.of({ signIn, confirm })
 })
 
 export const layer = Layer.effect(Sessions)(make)

@@ -30,6 +30,8 @@ export interface IdClaims {
   readonly email_verified: boolean
   readonly phone_number: string | null
   readonly phone_number_verified: boolean
+  /** What the user approved (a send's `approval`): the transaction the relying party can check in a signed token. */
+  readonly approval_data?: { readonly [key: string]: string }
 }
 
 /** `expiresAt` in seconds since the epoch, like `exp`. */
@@ -174,7 +176,8 @@ export const makeSigner = Effect.fnUntraced(function*(
         email: c.email,
         email_verified: c.email === null ? null : c.email_verified,
         phone_number: c.phone_number,
-        phone_number_verified: c.phone_number === null ? null : c.phone_number_verified
+        phone_number_verified: c.phone_number === null ? null : c.phone_number_verified,
+        approval_data: c.approval_data ?? null
       }), ttl, now),
     jwks: (mode) =>
       Effect.zipWith(Ref.get(ring), Clock.currentTimeMillis, (keys, now) => ({

@@ -42,6 +42,11 @@ export class UserStore extends Context.Service<UserStore, {
   /** By normalised email or E.164 phone, exactly as stored. */
   readonly findBy: (key: UserKey, by: { readonly email: string } | { readonly phone: string }) =>
     Effect.Effect<Option.Option<User>, ServiceUnavailable>
+  /**
+   * The user's integer alias (`users.number`, migration 0010): stable, unique, never reused. For
+   * products whose clients store an integer user id (MagicAuth); undefined for an unknown user.
+   */
+  readonly numberOf: (key: UserKey, id: UserId) => Effect.Effect<number | undefined, ServiceUnavailable>
 }>()("sesame/UserStore") {}
 
 const decodeRow = Schema.decodeUnknownEffect(UserRow)
@@ -61,7 +66,11 @@ export const make = Effect.gen(function*() {
       const [column, value] = "email" in by ? [sql("email"), by.email] : [sql("phone"), by.phone]
       return unavailable(sql`SELECT ${columns} FROM users
         WHERE tenant_id = ${key.tenantId} AND mode = ${key.mode} AND ${column} = ${value}`).pipe(Effect.flatMap(first))
-    }
+    },
+    numberOf: (key, id) =>
+      unavailable(sql<{ readonly number: string | number }>`SELECT number FROM users
+        WHERE tenant_id = ${key.tenantId} AND id = ${id} AND mode = ${key.mode}`).pipe(
+        Effect.map((rows) => rows[0] === undefined ? undefined : Number(rows[0].number)))
   })
 })
 
