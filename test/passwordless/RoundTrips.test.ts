@@ -72,6 +72,12 @@ const suite = (name: string, database: typeof pgliteLayer) =>
         const byLink = yield* count(pw.verify(key, { linkToken: link.linkToken ?? "" }))
         assert.strictEqual(byLink.roundTrips, VERIFY_BUDGET, byLink.statements.join("\n---\n"))
         assert.strictEqual(byLink.result.authRequest.id, link.authRequestId)
+
+        // confirm (verify without a session, the Scalekit adapter): the same one statement, no session rows
+        const toConfirm = yield* pw.send(key, { email: "confirm@example.com" })
+        const confirm = yield* count(pw.confirm(key, { authRequestId: toConfirm.authRequestId, code: toConfirm.code ?? "" }))
+        assert.strictEqual(confirm.roundTrips, VERIFY_BUDGET, confirm.statements.join("\n---\n"))
+        assert.strictEqual(confirm.result.user.email, "confirm@example.com")
       }))
 
     it.effect("a wrong guess is one round trip too; a used code costs the statement and two reads that say why", () =>
