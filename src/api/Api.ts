@@ -1,5 +1,6 @@
 import { HttpApi, OpenApi } from "effect/http-api"
 import { AuditApi } from "./Audit.ts"
+import { AuthinkApi } from "../compat/authink/Api.ts"
 import { ExchangeApi } from "./Exchange.ts"
 import { TemplatesApi } from "./Templates.ts"
 import { KeysApi } from "./Keys.ts"
@@ -28,6 +29,7 @@ export class Api extends HttpApi.make("sesame")
   .add(ExchangeApi)
   .add(TemplatesApi)
   .middleware(RequestGuard)
+  .add(AuthinkApi)
   .annotate(OpenApi.Title, "Sesame")
   .annotate(OpenApi.Version, "1") {}
 
