@@ -1,6 +1,7 @@
 import { HttpApi, OpenApi } from "effect/http-api"
 import { MagicAuthApi } from "../compat/magicauth/Api.ts"
 import { AuditApi } from "./Audit.ts"
+import { AuthinkApi } from "../compat/authink/Api.ts"
 import { ExchangeApi } from "./Exchange.ts"
 import { TemplatesApi } from "./Templates.ts"
 import { KeysApi } from "./Keys.ts"
@@ -30,6 +31,7 @@ export class Api extends HttpApi.make("sesame")
   .add(TemplatesApi)
   .middleware(RequestGuard)
   .add(MagicAuthApi)
+  .add(AuthinkApi)
   .annotate(OpenApi.Title, "Sesame")
   .annotate(OpenApi.Version, "1") {}
 

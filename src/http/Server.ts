@@ -4,6 +4,7 @@ import { Layer, References } from "effect"
 import { HttpRouter } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { Api } from "../api/Api.ts"
+import { AuthinkLive } from "../compat/authink/Handlers.ts"
 import { CompatFallbackRoutes } from "../compat/Products.ts"
 import { MagicAuthHandlers } from "../compat/magicauth/Handlers.ts"
 import { AccessTokenAuthLive } from "./AccessTokenAuth.ts"
@@ -29,6 +30,7 @@ export const ApiRoutes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json
   Layer.provide(SessionHandlers),
   Layer.provide(AdminHandlers),
   Layer.provide(MagicAuthHandlers),
+  Layer.provide(AuthinkLive),
   Layer.provide(AccessTokenAuthLive),
   Layer.provide(ApiKeyAuthLive),
   Layer.provide(RequestGuardLive),
