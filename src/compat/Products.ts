@@ -1,5 +1,6 @@
 import { Effect } from "effect"
 import { HttpRouter } from "effect/http"
+import { auth1Edge } from "./auth1/Product.ts"
 import type { ProductEdge } from "./Kit.ts"
 
 /**
@@ -7,7 +8,7 @@ import type { ProductEdge } from "./Kit.ts"
  * words, Edge.ts) and for unknown routes under each prefix (404 in the product's words). Each adapter
  * adds its `edge` here; its HttpApi group goes into api/Api.ts and its handlers into http/Server.ts.
  */
-export const compatEdges: ReadonlyArray<ProductEdge> = []
+export const compatEdges: ReadonlyArray<ProductEdge> = [auth1Edge]
 
 /** An unknown path (or method) under a product's prefix answers that product's 404, not an empty one. */
 export const CompatFallbackRoutes = HttpRouter.use((router) =>

@@ -4,6 +4,7 @@ import { Layer, References } from "effect"
 import { HttpRouter } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { Api } from "../api/Api.ts"
+import { Auth1Live } from "../compat/auth1/Handlers.ts"
 import { CompatFallbackRoutes } from "../compat/Products.ts"
 import { AccessTokenAuthLive } from "./AccessTokenAuth.ts"
 import { AdminHandlers } from "./AdminHandlers.ts"
@@ -27,6 +28,7 @@ export const ApiRoutes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json
   Layer.provide(TemplateHandlers),
   Layer.provide(SessionHandlers),
   Layer.provide(AdminHandlers),
+  Layer.provide(Auth1Live),
   Layer.provide(AccessTokenAuthLive),
   Layer.provide(ApiKeyAuthLive),
   Layer.provide(RequestGuardLive),
