@@ -1,5 +1,6 @@
 import { HttpApi, OpenApi } from "effect/http-api"
 import { MagicAuthApi } from "../compat/magicauth/Api.ts"
+import { Auth1Api } from "../compat/auth1/Api.ts"
 import { AuditApi } from "./Audit.ts"
 import { AuthinkApi } from "../compat/authink/Api.ts"
 import { ExchangeApi } from "./Exchange.ts"
@@ -32,6 +33,7 @@ export class Api extends HttpApi.make("sesame")
   .middleware(RequestGuard)
   .add(MagicAuthApi)
   .add(AuthinkApi)
+  .add(Auth1Api)
   .annotate(OpenApi.Title, "Sesame")
   .annotate(OpenApi.Version, "1") {}
 

@@ -5,6 +5,7 @@ import { HttpRouter } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { Api } from "../api/Api.ts"
 import { AuthinkLive } from "../compat/authink/Handlers.ts"
+import { Auth1Live } from "../compat/auth1/Handlers.ts"
 import { CompatFallbackRoutes } from "../compat/Products.ts"
 import { MagicAuthHandlers } from "../compat/magicauth/Handlers.ts"
 import { AccessTokenAuthLive } from "./AccessTokenAuth.ts"
@@ -31,6 +32,7 @@ export const ApiRoutes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json
   Layer.provide(AdminHandlers),
   Layer.provide(MagicAuthHandlers),
   Layer.provide(AuthinkLive),
+  Layer.provide(Auth1Live),
   Layer.provide(AccessTokenAuthLive),
   Layer.provide(ApiKeyAuthLive),
   Layer.provide(RequestGuardLive),
