@@ -14,6 +14,7 @@ import { TestOutboxApi } from "./TestOutbox.ts"
 import { UsersApi } from "./Users.ts"
 import { WebhooksApi } from "./Webhooks.ts"
 import { WellknownApi } from "./Wellknown.ts"
+import { TransmitApi } from "../compat/transmit/Api.ts"
 
 /** The one definition of Sesame's public HTTP contract: server, OpenAPI document and client derive from it. */
 export class Api extends HttpApi.make("sesame")
@@ -34,6 +35,7 @@ export class Api extends HttpApi.make("sesame")
   .add(MagicAuthApi)
   .add(AuthinkApi)
   .add(Auth1Api)
+  .add(TransmitApi)
   .annotate(OpenApi.Title, "Sesame")
   .annotate(OpenApi.Version, "1") {}
 

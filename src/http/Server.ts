@@ -8,6 +8,7 @@ import { AuthinkLive } from "../compat/authink/Handlers.ts"
 import { Auth1Live } from "../compat/auth1/Handlers.ts"
 import { CompatFallbackRoutes } from "../compat/Products.ts"
 import { MagicAuthHandlers } from "../compat/magicauth/Handlers.ts"
+import { TransmitLive } from "../compat/transmit/Handlers.ts"
 import { AccessTokenAuthLive } from "./AccessTokenAuth.ts"
 import { AdminHandlers } from "./AdminHandlers.ts"
 import { ExchangeHandlers } from "./ExchangeHandlers.ts"
@@ -33,6 +34,7 @@ export const ApiRoutes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json
   Layer.provide(MagicAuthHandlers),
   Layer.provide(AuthinkLive),
   Layer.provide(Auth1Live),
+  Layer.provide(TransmitLive),
   Layer.provide(AccessTokenAuthLive),
   Layer.provide(ApiKeyAuthLive),
   Layer.provide(RequestGuardLive),
