@@ -1,4 +1,5 @@
 import { HttpApi, OpenApi } from "effect/http-api"
+import { ScalekitApi } from "../compat/scalekit/Api.ts"
 import { AuditApi } from "./Audit.ts"
 import { ExchangeApi } from "./Exchange.ts"
 import { TemplatesApi } from "./Templates.ts"
@@ -28,6 +29,7 @@ export class Api extends HttpApi.make("sesame")
   .add(ExchangeApi)
   .add(TemplatesApi)
   .middleware(RequestGuard)
+  .add(ScalekitApi)
   .annotate(OpenApi.Title, "Sesame")
   .annotate(OpenApi.Version, "1") {}
 

@@ -1,13 +1,14 @@
 import { Effect } from "effect"
 import { HttpRouter } from "effect/http"
-import type { ProductEdge } from "./Kit.ts"
+import { edgeOf, type ProductEdge } from "./Kit.ts"
+import { Scalekit } from "./scalekit/Product.ts"
 
 /**
  * The compatibility adapters' prefixes and canned refusals, for the edge (413/415 in the product's
  * words, Edge.ts) and for unknown routes under each prefix (404 in the product's words). Each adapter
  * adds its `edge` here; its HttpApi group goes into api/Api.ts and its handlers into http/Server.ts.
  */
-export const compatEdges: ReadonlyArray<ProductEdge> = []
+export const compatEdges: ReadonlyArray<ProductEdge> = [edgeOf(Scalekit)]
 
 /** An unknown path (or method) under a product's prefix answers that product's 404, not an empty one. */
 export const CompatFallbackRoutes = HttpRouter.use((router) =>
