@@ -1,6 +1,7 @@
 import { HttpApi, OpenApi } from "effect/http-api"
 import { MagicAuthApi } from "../compat/magicauth/Api.ts"
 import { Auth1Api } from "../compat/auth1/Api.ts"
+import { ScalekitApi } from "../compat/scalekit/Api.ts"
 import { AuditApi } from "./Audit.ts"
 import { AuthinkApi } from "../compat/authink/Api.ts"
 import { ExchangeApi } from "./Exchange.ts"
@@ -36,6 +37,7 @@ export class Api extends HttpApi.make("sesame")
   .add(AuthinkApi)
   .add(Auth1Api)
   .add(TransmitApi)
+  .add(ScalekitApi)
   .annotate(OpenApi.Title, "Sesame")
   .annotate(OpenApi.Version, "1") {}
 

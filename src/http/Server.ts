@@ -9,6 +9,7 @@ import { Auth1Live } from "../compat/auth1/Handlers.ts"
 import { CompatFallbackRoutes } from "../compat/Products.ts"
 import { MagicAuthHandlers } from "../compat/magicauth/Handlers.ts"
 import { TransmitLive } from "../compat/transmit/Handlers.ts"
+import { ScalekitLive } from "../compat/scalekit/Handlers.ts"
 import { AccessTokenAuthLive } from "./AccessTokenAuth.ts"
 import { AdminHandlers } from "./AdminHandlers.ts"
 import { ExchangeHandlers } from "./ExchangeHandlers.ts"
@@ -35,6 +36,7 @@ export const ApiRoutes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json
   Layer.provide(AuthinkLive),
   Layer.provide(Auth1Live),
   Layer.provide(TransmitLive),
+  Layer.provide(ScalekitLive),
   Layer.provide(AccessTokenAuthLive),
   Layer.provide(ApiKeyAuthLive),
   Layer.provide(RequestGuardLive),
