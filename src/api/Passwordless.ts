@@ -28,6 +28,7 @@ const noControl = Schema.isPattern(/^[^\u0000-\u001f\u007f]*$/, { message: "must
 /** A string that can reach an email header: no CR/LF or other control characters (ASVS 1.3.11). */
 const HeaderSafe = (max: number) => Schema.String.check(noControl, Schema.isMaxLength(max))
 const Text = (max: number) => Schema.String.check(Schema.isMaxLength(max))
+const TEMPLATE_VARIABLE = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/
 const Seconds = (min: number, max: number) => Schema.Int.check(Schema.isBetween({ minimum: min, maximum: max }))
 
 export const EmailContent = Schema.Struct({
@@ -84,9 +85,14 @@ export const SendRequest = Schema.Struct({
   state: Schema.optionalKey(Text(512)),
   template: Schema.optionalKey(Template),
   locale: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/))),
+  // A Record with a refined key schema would drop a key that does not match, silently: every key is
+  // checked here instead, so `{"team-name": …}` is VALIDATION_FAILED, not a variable that vanishes.
   templateVariables: Schema.optionalKey(
-    Schema.Record(Schema.String.check(Schema.isPattern(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/)), Text(1000)).check(
-      Schema.isMaxProperties(30)
+    Schema.Record(Schema.String, Text(1000)).check(
+      Schema.isMaxProperties(30),
+      Schema.makeFilter((vars) =>
+        Object.keys(vars).every((name) => TEMPLATE_VARIABLE.test(name)) ||
+        "names must be identifiers (letters, digits, _; at most 64, not starting with a digit)")
     )
   ),
   emailContent: Schema.optionalKey(EmailContent),

@@ -13,7 +13,8 @@ import { ApiKeys } from "../../src/keys/ApiKeys.ts"
 import { ClientCredentials } from "../../src/keys/ClientCredentials.ts"
 import { UserStore } from "../../src/sessions/UserStore.ts"
 import { hasPostgres, pgliteLayer, postgresLayer } from "../support/Db.ts"
-import { clientFor, errorCode, serverLayer, tenantFixture } from "../support/Server.ts"
+import { baseUrl, clientFor, errorCode, serverLayer, tenantFixture } from "../support/Server.ts"
+import { jsonOf, wire } from "../support/Wire.ts"
 
 const MOBILE = "+14155552671"
 const fixture = Effect.gen(function* () {
@@ -162,5 +163,22 @@ layer(serverLayer(database), { timeout: 60_000 })(`native capabilities for the a
       assert.strictEqual(errorCode(revoked), "API_KEY_INVALID")
       const noIssue = yield* Effect.flip(clients.issue(made.secret))
       assert.strictEqual(noIssue._tag, "KeyRefused")
+    }))
+
+  it.effect("a template variable whose name is not an identifier is refused, not silently dropped", () =>
+    Effect.gen(function* () {
+      const { keys } = yield* fixture
+      const url = `${yield* baseUrl}/v1/passwordless/send`
+      const send = (templateVariables: Record<string, string>) =>
+        wire(url, {
+          method: "POST",
+          headers: { authorization: `Bearer ${keys.test}`, "content-type": "application/json" },
+          body: JSON.stringify({ email: "tv@example.com", templateVariables })
+        })
+      const refused = yield* send({ "team-name": "Blue" })
+      assert.strictEqual(refused.status, 400)
+      assert.strictEqual(jsonOf(refused)["code"], "VALIDATION_FAILED")
+      assert.include(String(jsonOf(refused)["message"]), "templateVariables")
+      assert.strictEqual((yield* send({ team_name: "Blue" })).status, 202)
     }))
 })
