@@ -167,4 +167,4 @@ export class AuthinkApi extends HttpApiGroup.make("authink")
   .prefix(`/compat/authink/v1`)
   .middleware(AuthinkKeyAuth)
   .middleware(AuthinkGuard)
-  .annotate(OpenApi.Description, "Authink compatibility (docs/compat-authink.md): change the base URL to {PUBLIC_URL}/compat/authink/v1.") {}
+  .annotate(OpenApi.Description, "Authink compatibility (docs/compat.md): change the base URL to {PUBLIC_URL}/compat/authink/v1.") {}

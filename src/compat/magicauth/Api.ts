@@ -67,5 +67,5 @@ export class MagicAuthApi extends HttpApiGroup.make("magicauth")
       error: EndpointErrors
     })
   )
-  .annotate(OpenApi.Description, "MagicAuth compatibility (docs/compat-magicauth.md): the key is app_key in the JSON body.")
+  .annotate(OpenApi.Description, "MagicAuth compatibility (docs/compat.md): the key is app_key in the JSON body.")
   .middleware(MagicAuthGuard) {}

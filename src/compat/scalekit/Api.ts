@@ -129,4 +129,4 @@ export class ScalekitApi extends HttpApiGroup.make("scalekit")
     })
   )
   .middleware(ScalekitGuard)
-  .annotate(OpenApi.Description, "Scalekit compatibility: headless magic link & OTP (docs/compat-scalekit.md).") {}
+  .annotate(OpenApi.Description, "Scalekit compatibility: headless magic link & OTP (docs/compat.md).") {}

@@ -33,7 +33,7 @@ const minutes = (value: number | undefined) => value === undefined ? undefined :
  * The token requests' `resource`, `claims`, `org_id` and `session_id` are accepted and not used (the
  * seed's own examples send all four): `aud` stays the tenant's id, requested claims may be left out
  * (OIDC Core §5.5), no organization membership is checked and every sign-in opens a new session —
- * docs/compat-transmit.md says what an integration must check instead.
+ * docs/compat.md says what an integration must check instead.
  */
 export const make = Effect.gen(function* () {
   const passwordless = yield* Passwordless

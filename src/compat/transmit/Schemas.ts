@@ -10,7 +10,7 @@ import { HttpApiSchema } from "effect/http-api"
 export const EmailContent = Schema.Struct({
   subject: Schema.optionalKey(Schema.String),
   primaryColor: Schema.optionalKey(Schema.String),
-  /** Accepted and not used: Sesame's emails show the tenant's https logo (docs/compat-transmit.md). */
+  /** Accepted and not used: Sesame's emails show the tenant's https logo (docs/compat.md). */
   base64logo: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(20_000))),
   headerText: Schema.optionalKey(Schema.String),
   bodyText: Schema.optionalKey(Schema.String),
@@ -75,7 +75,7 @@ export const OtpSendRequest = Schema.Struct({
   custom_sms_input: Schema.optionalKey(Schema.Struct({
     /** Must hold `{otp}` and `{app}`; at most 140 characters. */
     custom_message: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(140))),
-    /** Accepted and not used: the SMS sender is the deployment's (docs/compat-transmit.md). */
+    /** Accepted and not used: the SMS sender is the deployment's (docs/compat.md). */
     sender_id: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(11)))
   })),
   approval_data: Schema.optionalKey(ApprovalData),
