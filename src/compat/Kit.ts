@@ -1,6 +1,5 @@
-import { Context, Effect, Schema } from "effect"
+import { Context, Effect } from "effect"
 import { HttpEffect, HttpServerRequest, HttpServerResponse } from "effect/http"
-import { HttpApiSchema } from "effect/http-api"
 import type { unhandled } from "effect/Types"
 import {
   AlreadyUsed, ApiKeyInvalid, ApiKeyMissing, ChannelDisabled, CodeExpired, CodeInvalid, DeliveryFailed, Internal, InvalidEmail,
@@ -90,20 +89,6 @@ export const keyAuthOf = <E>(
   Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
     translate(product)(resolver.run(credential(request), Context.get(options.endpoint.annotations, RequiredScope), httpEffect)))
 
-/** OAuth 2.0 client credentials (RFC 6749 §4.4) as the form Scalekit's and Transmit's SDKs post. */
-export const ClientCredentialsForm = Schema.Struct({
-  grant_type: Schema.String,
-  client_id: Schema.optionalKey(Schema.String),
-  client_secret: Schema.optionalKey(Schema.String),
-  scope: Schema.optionalKey(Schema.String)
-}).pipe(HttpApiSchema.asFormUrlEncoded())
-
-export const ClientCredentialsToken = Schema.Struct({
-  access_token: Schema.String,
-  token_type: Schema.Literal("Bearer"),
-  expires_in: Schema.Int
-})
-
 const basicSecret = (request: HttpServerRequest.HttpServerRequest): string | undefined => {
   const match = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(request.headers["authorization"]?.trim() ?? "")
   if (match?.[1] === undefined) return undefined
@@ -118,7 +103,7 @@ const basicSecret = (request: HttpServerRequest.HttpServerRequest): string | und
  * (the key names its tenant). Native failures: VALIDATION_FAILED (another grant type), API_KEY_MISSING,
  * KeyRefused.
  */
-export const clientCredentialsGrant = (form: typeof ClientCredentialsForm.Type) =>
+export const clientCredentialsGrant = (form: { readonly grant_type: string; readonly client_secret?: string }) =>
   Effect.gen(function* () {
     if (form.grant_type !== "client_credentials") {
       return yield* new ValidationFailed({ message: "grant_type must be client_credentials", field: "grant_type" })

@@ -1,6 +1,7 @@
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSchema, HttpApiSecurity, OpenApi } from "effect/http-api"
 import { CurrentKey, RequiredScope } from "../../api/Security.ts"
+import { ClientCredentialsRequest, ClientCredentialsToken } from "../OAuth.ts"
 import { AuthType, Template } from "../../domain/Ids.ts"
 import {
   AllErrors, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, ResourceExhausted, Unauthenticated, Unavailable
@@ -74,18 +75,8 @@ export const VerifyAnswer = Schema.Struct({
 export type VerifyAnswer = typeof VerifyAnswer.Type
 
 /** OAuth 2.0 client credentials (RFC 6749 §4.4): `client_secret` is the Sesame API key. */
-export const TokenRequest = Schema.Struct({
-  grant_type: Schema.String,
-  client_id: Schema.optionalKey(Schema.String),
-  client_secret: Schema.optionalKey(Schema.String),
-  scope: Schema.optionalKey(Schema.String)
-})
-
-export const TokenAnswer = Schema.Struct({
-  access_token: Schema.String,
-  token_type: Schema.Literal("Bearer"),
-  expires_in: Schema.Int
-})
+export const TokenRequest = ClientCredentialsRequest
+export const TokenAnswer = ClientCredentialsToken
 
 /** `Authorization: Bearer <Sesame key or /oauth/token access token>`, refused in Scalekit's words. */
 export class ScalekitAuth extends HttpApiMiddleware.Service<ScalekitAuth, { provides: CurrentKey }>()("sesame/compat/ScalekitAuth", {

@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import { ClientCredentialsFields, ClientCredentialsTokenFields } from "../OAuth.ts"
 import { HttpApiSchema } from "effect/http-api"
 
 /**
@@ -119,10 +120,7 @@ export type Tokens = typeof Tokens.Type
  * or the same fields as JSON.
  */
 export const OidcTokenRequest = Schema.Struct({
-  grant_type: Schema.String,
-  client_id: Schema.optionalKey(Schema.String),
-  client_secret: Schema.optionalKey(Schema.String),
-  scope: Schema.optionalKey(Schema.String),
+  ...ClientCredentialsFields,
   resource: Schema.optionalKey(Schema.String),
   refresh_token: Schema.optionalKey(Schema.String)
 })
@@ -130,9 +128,7 @@ export type OidcTokenRequest = typeof OidcTokenRequest.Type
 export const OidcTokenForm = OidcTokenRequest.pipe(HttpApiSchema.asFormUrlEncoded())
 
 export const OidcTokenResponse = Schema.Struct({
-  access_token: Schema.String,
-  token_type: Schema.Literal("Bearer"),
-  expires_in: Schema.Int,
+  ...ClientCredentialsTokenFields,
   /** refresh_token grant only. */
   id_token: Schema.optionalKey(Schema.String),
   refresh_token: Schema.optionalKey(Schema.String),
