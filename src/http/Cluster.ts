@@ -15,7 +15,6 @@ export const superviseWorkers = (count: number) =>
   Effect.gen(function* () {
     const started = new Map<Worker, boolean>()
     let stopping = false
-    let failed: string | undefined
     const fork = () => {
       const worker = cluster.fork()
       started.set(worker, false)
