@@ -89,12 +89,19 @@ export const keyAuthOf = <E>(
   Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
     translate(product)(resolver.run(credential(request), Context.get(options.endpoint.annotations, RequiredScope), httpEffect)))
 
+/**
+ * `application/x-www-form-urlencoded` decoding of a Basic password (RFC 6749 §2.3.1) by the WHATWG
+ * parser: `+` is a space and a malformed escape stays as it is — never a throw (decodeURIComponent
+ * threw on `%zz`, and the token endpoint answered 500).
+ */
+const formDecoded = (text: string): string => new URLSearchParams(`v=${text.replaceAll("&", "%26")}`).get("v") ?? ""
+
 const basicSecret = (request: HttpServerRequest.HttpServerRequest): string | undefined => {
   const match = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(request.headers["authorization"]?.trim() ?? "")
   if (match?.[1] === undefined) return undefined
   const decoded = Buffer.from(match[1], "base64").toString("utf8")
   const colon = decoded.indexOf(":")
-  return colon === -1 ? undefined : decodeURIComponent(decoded.slice(colon + 1))
+  return colon === -1 ? undefined : formDecoded(decoded.slice(colon + 1))
 }
 
 /**

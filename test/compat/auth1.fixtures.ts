@@ -9,6 +9,7 @@ export type FieldType =
   | "string" | "boolean" | "number" | "uuid" | "jwt" | "score"
   | { readonly oneOf: ReadonlyArray<string> }
   | { readonly equals: string | number | boolean }
+  | { readonly startsWith: string }
   | { readonly [field: string]: FieldType }
 
 export interface Fixture {
@@ -51,9 +52,10 @@ export const smsVerify: Fixture = {
   body: { phoneVerificationId: "{{phoneVerificationId}}", verificationCode: "{{code}}", email: "user@example.com" },
   status: 200,
   shape: {
-    user: { id: "string", phone: { equals: "+18005551234" }, email: { equals: "user@example.com" } },
+    // "usr_abc123", "eyJhbGciOiJIUzI1NiIs...", "rt_d4e5f6a7b8c9..."
+    user: { id: { startsWith: "usr_" }, phone: { equals: "+18005551234" }, email: { equals: "user@example.com" } },
     token: "jwt",
-    refreshToken: "string"
+    refreshToken: { startsWith: "rt_" }
   }
 }
 
@@ -87,6 +89,9 @@ export const rateLimited = {
   status: 429,
   shape: { error: { equals: "RATE_LIMIT_EXCEEDED" }, message: "string", retryAfter: "number", statusCode: { equals: 429 } }
 } as const
+
+/** "Custom Branding" → "SMS Templates": the "Example SMS", with Auth1's `{{code}}` and `{{appName}}` placeholders. */
+export const smsTemplate = "Your {{appName}} verification code is {{code}}. Expires in 10 minutes."
 
 /** "Rate Limit Headers": "Every response includes" them. */
 export const rateLimitHeaders = ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"] as const

@@ -74,17 +74,31 @@ const assertShape = (value: unknown, shape: { readonly [field: string]: F.FieldT
       assert.isTrue(typeof v === "number" && v >= 0 && v <= 1, at)
     } else if ("oneOf" in type && Array.isArray(type.oneOf)) assert.include(type.oneOf, v, at)
     else if ("equals" in type && !(typeof type.equals === "object")) assert.strictEqual(v, type.equals, at)
+    else if ("startsWith" in type && typeof type.startsWith === "string") {
+      assert.isString(v, at)
+      assert.isTrue(String(v).startsWith(type.startsWith), `${at}: ${String(v)}`)
+    }
     else assertShape(v, type as { readonly [field: string]: F.FieldType }, at)
   }
 }
 
-/** Auth1's error body, exactly: `{ error, message, statusCode }` (+ `retryAfter` on 429), status in both places. */
+/**
+ * Auth1's error body, exactly: `{ error, message, statusCode }`, status in both places; `retryAfter`
+ * (seconds, the same as the Retry-After header) only on a 429 or 503.
+ */
 const assertError = (answer: Answer, status: number, error: string) => {
   assert.strictEqual(answer.status, status, JSON.stringify(answer.json))
   assert.strictEqual(answer.json.error, error, JSON.stringify(answer.json))
   assert.strictEqual(answer.json.statusCode, status)
   assert.isString(answer.json.message)
-  assert.includeMembers(["error", "message", "statusCode", "retryAfter"], Object.keys(answer.json))
+  assert.isNotEmpty(answer.json.message)
+  const retries = status === 429 || status === 503
+  assert.sameMembers(Object.keys(answer.json).filter((k) => k !== "retryAfter"), ["error", "message", "statusCode"])
+  if (!retries) assert.notProperty(answer.json, "retryAfter")
+  if ("retryAfter" in answer.json) {
+    assert.isTrue(Number.isInteger(answer.json.retryAfter), String(answer.json.retryAfter))
+    assert.strictEqual(answer.headers["retry-after"], String(answer.json.retryAfter))
+  }
 }
 
 const fixture = Effect.gen(function* () {
@@ -104,7 +118,9 @@ const fill = (body: Readonly<Record<string, string>>, values: Readonly<Record<st
 
 const suite = (name: string, database: typeof pgliteLayer) =>
   // Default test services: the server runs on TestClock (code expiry, key expiry).
-  layer(serverLayer(database, { sms }), { timeout: 60_000 })(name, (it) => {
+  // The workers poll once a minute: TestClock.adjust wakes every poll it skips over, and nothing here
+  // needs them (SMS is delivered synchronously).
+  layer(serverLayer(database, { sms, workerPollMs: 60_000 }), { timeout: 60_000 })(name, (it) => {
     it.effect("the seed's documented examples, replayed in order (statuses, shapes, X-RateLimit-*)", () =>
       Effect.gen(function* () {
         const { keys, test } = yield* fixture
@@ -222,10 +238,38 @@ const suite = (name: string, database: typeof pgliteLayer) =>
         for (let i = 0; i < 6; i++) answers.push(yield* verify(locked, i < 5 ? miss : lockedCode))
         assert.deepStrictEqual(answers.map((a) => a.json.error), [...Array(5).fill("CODE_INVALID"), "TOO_MANY_ATTEMPTS"])
         const [lockedOut] = answers.slice(-1)
-        if (lockedOut !== undefined) assertError(lockedOut, 429, "TOO_MANY_ATTEMPTS")
+        assert.isDefined(lockedOut)
+        if (lockedOut !== undefined) {
+          assertError(lockedOut, 429, "TOO_MANY_ATTEMPTS")
+          // the lock lasts as long as the code would have: retryAfter and Retry-After say how long
+          assert.isAbove(Number(lockedOut.json.retryAfter), 0)
+          assert.isAtMost(Number(lockedOut.json.retryAfter), 600)
+        }
       }))
 
-    it.effect("keys: missing, unknown, not in x-api-key → 401 VALIDATION_APIKEY_NOTFOUND; revoked, expired → 403 VALIDATION_APIKEY_INACTIVE", () =>
+    it.effect("tokens: an expired access token is 401 TOKEN_EXPIRED, and so is an expired refresh token", () =>
+      Effect.gen(function* () {
+        const { keys, test } = yield* fixture
+        // the shortest lifetimes a tenant may set (Auth1's are 1 hour and 30 days)
+        yield* test.tenant.update({ payload: { settings: { accessTokenTtlSeconds: 60, refreshTokenTtlSeconds: 3600 } } })
+        const id = (yield* send(keys.test, MOBILE)).json.phoneVerificationId
+        const verified = yield* auth1("POST", "/sms/verify", {
+          key: keys.test, body: { phoneVerificationId: id, verificationCode: yield* codeSentTo(test, MOBILE), email: "user@example.com" }
+        })
+        assert.strictEqual(verified.status, 200, JSON.stringify(verified.json))
+        // 60 s of life, then the verifier's 60 s of clock tolerance
+        yield* TestClock.adjust("121 seconds")
+        assertError(yield* auth1("GET", "/session", { bearer: String(verified.json.token) }), 401, "TOKEN_EXPIRED")
+        assertError(yield* auth1("POST", "/logout", { bearer: String(verified.json.token) }), 401, "TOKEN_EXPIRED")
+        // the refresh token outlives it: "Use the refresh token to obtain a new one"
+        const refreshed = yield* auth1("POST", "/refresh", { body: { refreshToken: verified.json.refreshToken } })
+        assert.strictEqual(refreshed.status, 200, JSON.stringify(refreshed.json))
+        assert.strictEqual((yield* auth1("GET", "/session", { bearer: String(refreshed.json.token) })).status, 200)
+        yield* TestClock.adjust("3601 seconds")
+        assertError(yield* auth1("POST", "/refresh", { body: { refreshToken: refreshed.json.refreshToken } }), 401, "TOKEN_EXPIRED")
+      }))
+
+    it.effect("keys: missing, unknown, not in x-api-key → 401 VALIDATION_APIKEY_NOTFOUND; revoked, expired → 403 VALIDATION_APIKEY_INACTIVE; scope, IP allowlist", () =>
       Effect.gen(function* () {
         const { keys, test } = yield* fixture
         assertError(yield* send("", MOBILE), 401, "VALIDATION_APIKEY_NOTFOUND")
@@ -247,6 +291,10 @@ const suite = (name: string, database: typeof pgliteLayer) =>
           key: sendOnly.secret, body: { phoneVerificationId: "x", verificationCode: "123456", email: "a@example.com" }
         }), 403, "SCOPE_MISSING")
 
+        // a key with an IP allowlist, called from elsewhere
+        const fenced = yield* test.keys.create({ payload: { name: "fenced", scopes: ["passwordless:send"], mode: "test", ipAllowlist: ["203.0.113.9"] } })
+        assertError(yield* send(fenced.secret, MOBILE), 403, "IP_NOT_ALLOWED")
+
         const nowSeconds = Math.floor((yield* Clock.currentTimeMillis) / 1000)
         const expiring = yield* test.keys.create({ payload: { name: "expiring", scopes: ["passwordless:send"], mode: "test", expiresAt: nowSeconds + 60 } })
         assert.strictEqual((yield* send(expiring.secret, "+447400123457")).status, 200)
@@ -257,7 +305,12 @@ const suite = (name: string, database: typeof pgliteLayer) =>
     it.effect("rate limited: the sixth SMS to a number within the hour is 429 RATE_LIMIT_EXCEEDED with Retry-After and X-RateLimit-*", () =>
       Effect.gen(function* () {
         const { keys } = yield* fixture
-        for (let i = 0; i < 5; i++) assert.strictEqual((yield* send(keys.test, MOBILE)).status, 200)
+        const sends: Array<Answer> = []
+        for (let i = 0; i < 5; i++) sends.push(yield* send(keys.test, MOBILE))
+        assert.deepStrictEqual(sends.map((a) => a.status), [200, 200, 200, 200, 200])
+        // the tightest limit the send counted against: SMS per phone number, 5 an hour
+        assert.deepStrictEqual(sends.map((a) => [a.headers["x-ratelimit-limit"], a.headers["x-ratelimit-remaining"]]),
+          [["5", "4"], ["5", "3"], ["5", "2"], ["5", "1"], ["5", "0"]])
         const limited = yield* send(keys.test, MOBILE)
         assertError(limited, F.rateLimited.status, "RATE_LIMIT_EXCEEDED")
         assertShape(limited.json, F.rateLimited.shape, "429")
@@ -267,7 +320,37 @@ const suite = (name: string, database: typeof pgliteLayer) =>
         for (const header of F.rateLimitHeaders) assert.match(String(limited.headers[header]), /^\d+$/, header)
       }))
 
-    it.effect("input and policy errors: INVALID_PHONE, INVALID_EMAIL, VALIDATION_ERROR (tenant), VOIP_NOT_ALLOWED", () =>
+    it.effect("rate limited: past the key's per-minute limit (Auth1's \"API calls per key\"), 429 RATE_LIMIT_EXCEEDED in Auth1's body", () =>
+      Effect.gen(function* () {
+        const { test } = yield* fixture
+        yield* test.tenant.update({ payload: { settings: { limits: { requestsPerKeyMinute: 2 } } } })
+        const key = yield* test.keys.create({ payload: { name: "auth1", scopes: ["passwordless:send", "passwordless:verify"], mode: "test" } })
+        const first = yield* send(key.secret, "+447400123460")
+        assert.strictEqual(first.status, 200)
+        // X-RateLimit-Reset is a Unix timestamp (seconds), within the coming minute
+        const now = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+        const reset = Number(first.headers["x-ratelimit-reset"])
+        assert.isTrue(reset >= now && reset <= now + 3600, `${reset} vs ${now}`)
+        assert.strictEqual((yield* send(key.secret, "+447400123461")).status, 200)
+        const limited = yield* auth1("POST", "/sms/verify", {
+          key: key.secret, body: { phoneVerificationId: first.json.phoneVerificationId, verificationCode: "123456", email: "user@example.com" }
+        })
+        assertError(limited, 429, "RATE_LIMIT_EXCEEDED")
+        assertShape(limited.json, F.rateLimited.shape, "429")
+        assert.match(String(limited.json.message), new RegExp(`retry after ${String(limited.json.retryAfter)} seconds`))
+        assert.deepStrictEqual([limited.headers["x-ratelimit-limit"], limited.headers["x-ratelimit-remaining"]], ["2", "0"])
+      }))
+
+    it.effect("the seed's SMS template example: {{appName}} and {{code}} in the tenant's template", () =>
+      Effect.gen(function* () {
+        const { keys, test } = yield* fixture
+        yield* test.tenant.update({ payload: { settings: { templates: [{ template: "SIGNIN", locale: "en", sms: F.smsTemplate }] } } })
+        assert.strictEqual((yield* send(keys.test, MOBILE)).status, 200)
+        const text = (yield* test.test.messages({ query: { to: MOBILE } })).messages[0]?.text ?? ""
+        assert.match(text, /^Your Acme verification code is \d{6}\. Expires in 10 minutes\.$/)
+      }))
+
+    it.effect("input and policy errors: INVALID_PHONE, INVALID_EMAIL, VALIDATION_ERROR (tenant), VOIP_NOT_ALLOWED (block, challenge), CHANNEL_DISABLED", () =>
       Effect.gen(function* () {
         const { keys, test } = yield* fixture
         assertError(yield* send(keys.test, "+1555"), 400, "INVALID_PHONE")
@@ -282,6 +365,16 @@ const suite = (name: string, database: typeof pgliteLayer) =>
         assert.deepStrictEqual([flagged.status, flagged.json.phoneType, flagged.json.isVoip], [200, "voip", true])
         yield* test.tenant.update({ payload: { settings: { voipAction: "block" } } })
         assertError(yield* send(keys.test, VOIP), 403, "VOIP_NOT_ALLOWED")
+        yield* test.tenant.update({ payload: { settings: { channels: { sms: false } } } })
+        assertError(yield* send(keys.test, MOBILE), 403, "CHANNEL_DISABLED")
+        yield* test.tenant.update({ payload: { settings: { channels: { sms: true } } } })
+        // challenge: refused until the email sent with the number belongs to a user (verified natively)
+        yield* test.tenant.update({ payload: { settings: { voipAction: "challenge" } } })
+        assertError(yield* send(keys.test, VOIP, "known@example.com"), 403, "VOIP_NOT_ALLOWED")
+        const mail = yield* test.passwordless.send({ payload: { email: "known@example.com" } })
+        yield* test.passwordless.verify({ payload: { authRequestId: mail.authRequestId, code: mail.code ?? "" } })
+        const challenged = yield* send(keys.test, VOIP, "known@example.com")
+        assert.deepStrictEqual([challenged.status, challenged.json.phoneType, challenged.json.isVoip], [200, "voip", true])
       }))
 
     it.effect("sign-up off: an unknown number gets the same answer (shape, provider) as a known one", () =>
