@@ -72,6 +72,13 @@ export class VerifyStore extends Context.Service<VerifyStore, {
   readonly verify: (attempt: Attempt) => Effect.Effect<Attempted, ServiceUnavailable>
 }>()("sesame/VerifyStore") {}
 
+/** What the sign-in and failure events say about the request (Auth1's webhook data). */
+export const requestFacts = (row: AuthRequestRow) => ({
+  email: row.email,
+  riskScore: row.riskScore ?? null,
+  isVoip: row.channel === "sms" ? (row.riskSignals ?? []).includes("line_type:voip") : null
+})
+
 class Refusal extends Data.TaggedError("Refusal")<{ readonly decision: Decision }> {}
 
 export const layerComposed = Layer.effect(VerifyStore)(Effect.gen(function* () {
@@ -86,12 +93,11 @@ export const layerComposed = Layer.effect(VerifyStore)(Effect.gen(function* () {
     const { key, policy, now } = attempt
     const target = yield* resolve(store, key, attempt.target)
     if (target === undefined) return { _tag: "NotFound" } as const
-    if (target.proof._tag === "Code" && target.id !== null) {
-      // An SMS sent with a bound email (Auth1) verifies only with that same email; no attempt is counted.
-      const row = yield* store.get(key, target.id)
-      if (row !== undefined && row.channel === "sms" && row.email !== null && attempt.email !== row.email) {
-        return { _tag: "WrongEmail" } as const
-      }
+    // the request as sent: for the bound-email rule and what the events say about it
+    const sent = target.id === null ? undefined : yield* store.get(key, target.id)
+    // An SMS sent with a bound email (Auth1) verifies only with that same email; no attempt is counted.
+    if (target.proof._tag === "Code" && sent !== undefined && sent.channel === "sms" && sent.email !== null && attempt.email !== sent.email) {
+      return { _tag: "WrongEmail" } as const
     }
     const amr = target.proof._tag === "Link" ? ["link"] : undefined
     // Consuming the code, the guess limit, the user upsert, the session and the events commit together or not at all.
@@ -105,7 +111,7 @@ export const layerComposed = Layer.effect(VerifyStore)(Effect.gen(function* () {
       if (!decision.allowed) return yield* new Refusal({ decision })
       if (result._tag === "Invalid") {
         // The webhook event commits with the wrong guess it reports (#6).
-        yield* events.record(loginFailed(key, result, target, attempt.client.ip), now)
+        yield* events.record(loginFailed(key, result, target, attempt.client.ip, sent === undefined ? undefined : requestFacts(sent)), now)
         return { result, decision, signedIn: undefined }
       }
       const row = result.request
@@ -113,7 +119,7 @@ export const layerComposed = Layer.effect(VerifyStore)(Effect.gen(function* () {
       const input = {
         tenantId: key.tenantId, mode: key.mode, channel: row.channel, email: row.email, phone: row.phone, amr: methods,
         clientIp: attempt.client.ip ?? row.clientIp, userAgent: attempt.client.userAgent ?? row.userAgent, policy,
-        approval: row.approval
+        approval: row.approval, request: requestFacts(row)
       }
       const session = attempt.issueSession === false ? undefined : yield* sessions.signIn(input)
       const signedIn: SignedIn | Confirmed = session ?? (yield* sessions.confirm(input))

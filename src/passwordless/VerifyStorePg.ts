@@ -31,6 +31,12 @@ interface Row extends AuthRequestRow {
   readonly locked: boolean | null
 }
 
+/**
+ * Whether the request's number was VOIP, from the risk signals stored at send (null for email): the
+ * sign-in and failure events carry it with the risk score, as Auth1's webhooks do.
+ */
+const IS_VOIP_SQL = `CASE WHEN c.channel = 'sms' THEN COALESCE(c.risk_signals @> '["line_type:voip"]'::jsonb, FALSE) END`
+
 const C_COLUMNS = COLUMNS.split(", ").map((c) => `c.${c}`).join(", ")
 
 /**
@@ -57,6 +63,7 @@ export const make = Effect.gen(function* () {
   const { explain, linkIs } = makeExplain(sql)
   const cols = sql.unsafe(COLUMNS)
   const cCols = sql.unsafe(C_COLUMNS)
+  const IS_VOIP = sql.unsafe(IS_VOIP_SQL)
 
   const verify = Effect.fnUntraced(function* (attempt: Attempt) {
     const { key, policy, now } = attempt
@@ -150,8 +157,8 @@ export const make = Effect.gen(function* () {
       ), e AS (
         INSERT INTO events (tenant_id, id, mode, type, payload, created_at)
         SELECT ${key.tenantId}, v.id, ${key.mode}, v.type,
-          jsonb_build_object('userId', u.id, 'email', u.email, 'phone', u.phone, 'method', ${amr},
-            'ip', COALESCE(${clientIp}::text, c.client_ip)),
+          jsonb_build_object('userId', u.id, 'email', COALESCE(u.email, c.email), 'phone', u.phone, 'method', ${amr},
+            'ip', COALESCE(${clientIp}::text, c.client_ip), 'riskScore', c.risk_score, 'isVoip', ${IS_VOIP}),
           ${now}
         FROM u, c, (VALUES (${randomId("evt")}, 'user.created', true), (${randomId("evt")}, 'user.verified', false),
           (${randomId("evt")}, 'login.success', false)) AS v (id, type, only_new)
@@ -181,8 +188,7 @@ export const make = Effect.gen(function* () {
       ), fail_event AS (
         INSERT INTO events (tenant_id, id, mode, type, payload, created_at)
         SELECT ${key.tenantId}, ${randomId("evt")}, ${key.mode}, 'login.failed',
-          jsonb_build_object('userId', NULL, 'email', CASE WHEN c.identifier LIKE '+%' THEN NULL ELSE c.identifier END,
-            'phone', CASE WHEN c.identifier LIKE '+%' THEN c.identifier END,
+          jsonb_build_object('userId', NULL, 'email', c.email, 'phone', c.phone, 'riskScore', c.risk_score, 'isVoip', ${IS_VOIP},
             'method', COALESCE(${isLink ? "magic_link" : null}::text, CASE WHEN c.identifier LIKE '+%' THEN 'sms_otp' ELSE 'email_otp' END), 'ip', ${clientIp}::text, 'reason', 'CODE_INVALID',
             'authRequestId', ${target.id}::text, 'attemptsRemaining', c.max_attempts - c.attempts),
           ${now}

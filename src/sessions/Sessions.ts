@@ -18,6 +18,11 @@ export interface SignInInput {
   readonly policy: Policy
   /** The auth request's approval: its ID token carries it (`approval_data`). */
   readonly approval?: Approval | null
+  /**
+   * What the sign-in events also say about the request (Auth1's webhook data): the email an SMS was
+   * bound to, the send's risk score and whether the number was VOIP.
+   */
+  readonly request?: { readonly email: string | null; readonly riskScore: number | null; readonly isVoip: boolean | null }
 }
 
 /** A proven identifier's user, without a session (`Passwordless.confirm`: the application keeps its own sessions). */

@@ -51,8 +51,9 @@ export const make = Effect.gen(function*() {
       ), e AS (
         INSERT INTO events (tenant_id, id, mode, type, payload, created_at)
         SELECT ${tenantId}, v.id, ${mode}, v.type,
-          jsonb_build_object('userId', u.id, 'email', u.email, 'phone', u.phone, 'method', ${amr}::jsonb,
-            'ip', ${input.clientIp}::text),
+          jsonb_build_object('userId', u.id, 'email', COALESCE(u.email, ${input.request?.email ?? null}::text), 'phone', u.phone,
+            'method', ${amr}::jsonb, 'ip', ${input.clientIp}::text, 'riskScore', ${input.request?.riskScore ?? null}::real,
+            'isVoip', ${input.request?.isVoip ?? null}::boolean),
           ${now}
         FROM u, (VALUES (${randomId("evt")}, 'user.created', true), (${randomId("evt")}, 'user.verified', false),
           (${randomId("evt")}, 'login.success', false))

@@ -10,7 +10,9 @@ export const loginFailed = (
   caller: Pick<CurrentKey["Service"], "tenantId" | "mode">,
   result: { readonly identifier: string; readonly attemptsRemaining: number },
   target: { readonly id: string | null; readonly proof: { readonly _tag: "Code" | "Link" } },
-  ip: string | null
+  ip: string | null,
+  /** The request, when known: its bound email (SMS), risk score and VOIP flag go into the event too. */
+  request?: { readonly email: string | null; readonly riskScore: number | null; readonly isVoip: boolean | null }
 ): NewEvent => {
   const phone = result.identifier.startsWith("+")
   return {
@@ -19,8 +21,10 @@ export const loginFailed = (
     type: "login.failed",
     payload: {
       userId: null,
-      email: phone ? null : result.identifier,
+      email: phone ? request?.email ?? null : result.identifier,
       phone: phone ? result.identifier : null,
+      riskScore: request?.riskScore ?? null,
+      isVoip: request?.isVoip ?? null,
       method: target.proof._tag === "Link" ? "magic_link" : phone ? "sms_otp" : "email_otp",
       ip,
       reason: "CODE_INVALID",

@@ -83,16 +83,19 @@ const suite = (name: string, db: Layer.Layer<Database>) =>
         }
         assert.deepStrictEqual([...byEvent.keys()].sort(), [...EVENTS].sort())
 
-        // sign-in events: the user, the phone, Auth1's method name. Sesame's differences (docs/compat.md):
-        // the user record holds the proven phone only (email null), and risk is scored on the send, so it
-        // is carried by fraud.detected, not by the sign-in events; Auth1 sends no end-user IP.
+        // sign-in events: the user, the phone, the email the SMS was bound to, the send's risk score and
+        // VOIP flag, Auth1's method name (Auth1's request carries no end-user IP: null)
+        const riskScore = sent.json["riskScore"]
+        assert.isTrue(typeof riskScore === "number" && riskScore >= 0 && riskScore <= 1, String(riskScore))
         for (const event of ["user.created", "user.verified", "login.success"]) {
           assert.deepStrictEqual(byEvent.get(event), {
-            userId, email: null, phone: MOBILE, method: "sms_otp", riskScore: null, isVoip: null, ip: null
+            userId, email: "user@example.com", phone: MOBILE, method: "sms_otp", riskScore, isVoip: false, ip: null
           }, event)
         }
         const failed = byEvent.get("login.failed") ?? {}
-        assert.deepStrictEqual([failed["userId"], failed["phone"], failed["method"], failed["reason"]], [null, MOBILE, "sms_otp", "CODE_INVALID"])
+        assert.deepStrictEqual(
+          [failed["userId"], failed["email"], failed["phone"], failed["method"], failed["reason"], failed["riskScore"], failed["isVoip"]],
+          [null, "user@example.com", MOBILE, "sms_otp", "CODE_INVALID", riskScore, false])
         const fraud = byEvent.get("fraud.detected") ?? {}
         assert.deepStrictEqual([fraud["phone"], fraud["email"], fraud["method"], fraud["isVoip"], fraud["reason"]],
           [VOIP, "voip@example.com", "sms_otp", true, "voip_blocked"])
