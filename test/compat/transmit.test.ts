@@ -150,6 +150,8 @@ const suite = (label: string, database: typeof pgliteLayer) =>
         assert.notStrictEqual(refreshed["refresh_token"], tokens["refresh_token"])
         // the old refresh token is spent (its reuse also ends the session, natively)
         refused(yield* form({ grant_type: "refresh_token", refresh_token: String(tokens["refresh_token"]) }), 400, "invalid_grant")
+        const revoked = yield* wire(`${base}/v1/userinfo`, { headers: { authorization: `Bearer ${String(refreshed["access_token"])}` } })
+        assert.strictEqual(revoked.status, 401, "a reused refresh token ends its session")
 
         const again = ok(yield* post(`${CIS}/v1/auth/otp/send`, { channel: "email", identifier_type: "email", identifier: "jane@example.com" }, bearer))
         const second = ok(yield* post(`${CIS}/v1/auth/otp/authenticate`, {
@@ -232,6 +234,8 @@ const suite = (label: string, database: typeof pgliteLayer) =>
         const { keys, base, post, native } = yield* setup
         const sql = yield* SqlClient.SqlClient
         const other = yield* tenantFixture("Other Co", [REDIRECT])
+        // Transmit's links always go through the hosted page, whatever the tenant's own link mode
+        yield* native.tenant.update({ payload: { settings: { linkMode: "direct" } } })
         const authenticate = (code: string, key: string) => post(`${CIS}/v1/auth/link/email/authenticate`, { code }, key)
         ok(yield* post(`${CIS}/v1/auth/link/email/send`, { email: "bound@example.com", redirect_uri: REDIRECT, email_expiration: 1 }))
         const landed = yield* followLink(base, yield* lastMessage(native, "bound@example.com"))
