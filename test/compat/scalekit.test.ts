@@ -172,6 +172,11 @@ const suite = (name: string, database: typeof pgliteLayer) =>
         assert.deepStrictEqual(byLink.body, { email: "go@example.com", state: SEED_STATE, template: "SIGNIN", passwordless_type: "LINK" })
         const used = yield* call(VERIFY, verifyLinkExample(alone.linkToken), key)
         assert.include(refused(used, 400, 9, "FAILED_PRECONDITION"), "already used")
+        // the curl and Node examples send the id too (optional when same-origin links are off)
+        const both = yield* send("node@example.com")
+        const withBoth = yield* call(VERIFY, verifyLinkExample(both.linkToken, both.id), key)
+        assert.strictEqual(withBoth.status, 200, JSON.stringify(withBoth.body))
+        assert.deepStrictEqual(withBoth.body, { email: "node@example.com", state: SEED_STATE, template: "SIGNIN", passwordless_type: "LINK" })
 
         yield* native.tenant.update({ payload: { settings: { sameOriginLinks: true } } })
         const guarded = yield* send("curl@example.com")
@@ -222,9 +227,11 @@ const suite = (name: string, database: typeof pgliteLayer) =>
         const id = String(sent.body["auth_request_id"])
         const { code } = yield* mailOf(native, "err@example.com", id)
         const wrong = code === "000000" ? "111111" : "000000"
-        assert.include(refused(yield* call(VERIFY, verifyCodeExample(wrong, id), key), 400, 3, "INVALID_ARGUMENT"), "not correct")
-        yield* call(VERIFY, verifyCodeExample(wrong, id), key)
-        yield* call(VERIFY, verifyCodeExample(wrong, id), key)
+        const wrongAnswer = yield* call(VERIFY, verifyCodeExample(wrong, id), key)
+        assert.include(refused(wrongAnswer, 400, 3, "INVALID_ARGUMENT"), "not correct")
+        assert.notInclude(JSON.stringify(wrongAnswer.body), code)
+        refused(yield* call(VERIFY, verifyCodeExample(wrong, id), key), 400, 3, "INVALID_ARGUMENT")
+        refused(yield* call(VERIFY, verifyCodeExample(wrong, id), key), 400, 3, "INVALID_ARGUMENT")
         const locked = yield* call(VERIFY, verifyCodeExample(code, id), key)
         refused(locked, 429, 8, "RESOURCE_EXHAUSTED")
         assert.match(header(locked, "retry-after") ?? "", /^[1-9][0-9]*$/)
@@ -240,12 +247,77 @@ const suite = (name: string, database: typeof pgliteLayer) =>
         assert.include(refused(yield* call(VERIFY, verifyCodeExample(lateMail.code, lateId), key), 400, 9, "FAILED_PRECONDITION"), "expired")
 
         refused(yield* call(RESEND, resendExample("ar_0000000000000000000000"), key), 404, 5, "NOT_FOUND")
+        // the seed's placeholder id is not an id Sesame could have issued: a malformed field, not an unknown request
+        assert.include(refused(yield* call(RESEND, resendExample("YC4QR-dVZVtNNVHcHwrnHNDV..."), key), 400, 3, "INVALID_ARGUMENT"), "auth_request_id")
         assert.include(refused(yield* call(RESEND, {}, key), 400, 3, "INVALID_ARGUMENT"), "auth_request_id")
         assert.include(refused(yield* call(VERIFY, { code }, key), 400, 3, "INVALID_ARGUMENT"), "auth_request_id")
         assert.include(refused(yield* call(VERIFY, { auth_request_id: id }, key), 400, 3, "INVALID_ARGUMENT"), "link_token")
         assert.include(refused(yield* call(SEND, { email: "x@example.com", expires_in: 5 }, key), 400, 3, "INVALID_ARGUMENT"), "expires_in")
         refused(yield* call(SEND, { email: "not-an-email" }, key), 400, 3, "INVALID_ARGUMENT")
         refused(yield* call(SEND, { expires_in: 300 }, key), 400, 3, "INVALID_ARGUMENT")
+        // proto3 JSON's other spellings (an int as a string, an enum as its number) are refused, as the guide says
+        assert.include(refused(yield* call(SEND, { email: "x@example.com", expires_in: "300" }, key), 400, 3, "INVALID_ARGUMENT"), "expires_in")
+        refused(yield* call(SEND, { email: "x@example.com", template: 1 }, key), 400, 3, "INVALID_ARGUMENT")
+      }))
+
+    it.effect("seed defaults: expires_in 300 when not sent; resend answers the same request and expiry; 'new credentials on resend' off resends the same code", () =>
+      Effect.gen(function* () {
+        const { key, native } = yield* tenant()
+        const now = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+        const sent = yield* call(SEND, { email: "dflt@example.com" }, key)
+        conforms(sent.body, sendAnswer)
+        assert.strictEqual(sent.body["expires_in"], 300)
+        assert.strictEqual(sent.body["expires_at"], String(now + 300))
+        const id = String(sent.body["auth_request_id"])
+        yield* TestClock.adjust("31 seconds")
+        const resent = yield* call(RESEND, resendExample(id), key)
+        conforms(resent.body, sendAnswer)
+        // a resend does not extend the request's life (native rule): the same expiry, counting down
+        assert.deepStrictEqual(resent.body, { auth_request_id: id, expires_at: String(now + 300), expires_in: 269, passwordless_type: "OTP" })
+
+        yield* native.tenant.update({ payload: { settings: { resendStrategy: "reuse" } } })
+        const kept = yield* call(SEND, { email: "same@example.com" }, key)
+        const keptId = String(kept.body["auth_request_id"])
+        const first = yield* mailOf(native, "same@example.com", keptId)
+        yield* TestClock.adjust("31 seconds")
+        assert.strictEqual((yield* call(RESEND, resendExample(keptId), key)).status, 200)
+        const { messages } = yield* native.test.messages({ query: { to: "same@example.com" } })
+        assert.strictEqual(messages.length, 2)
+        for (const message of messages) assert.include(message.text, first.code)
+        assert.strictEqual((yield* call(VERIFY, verifyCodeExample(first.code, keptId), key)).status, 200)
+      }))
+
+    it.effect("seed limits: up to 30 template variables, values up to 256 characters, template SIGNIN or SIGNUP; an OTP send ignores magiclink_auth_uri", () =>
+      Effect.gen(function* () {
+        const { key } = yield* tenant()
+        const pairs = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`var_${i}`, "v"]))
+        assert.strictEqual((yield* call(SEND, { email: "tv@example.com", template_variables: pairs(30) }, key)).status, 200)
+        assert.include(refused(yield* call(SEND, { email: "tv@example.com", template_variables: pairs(31) }, key), 400, 3, "INVALID_ARGUMENT"), "template_variables")
+        const long = yield* call(SEND, { email: "tv@example.com", template_variables: { team: "x".repeat(257) } }, key)
+        assert.include(refused(long, 400, 3, "INVALID_ARGUMENT"), "template_variables")
+        assert.strictEqual((yield* call(SEND, { email: "tv@example.com", template_variables: { team: "x".repeat(256) } }, key)).status, 200)
+        assert.include(refused(yield* call(SEND, { email: "tv@example.com", template: "LOGIN" }, key), 400, 3, "INVALID_ARGUMENT"), "template")
+        // the tenant's type is OTP: the link URI is not used, so not checked either (COMPAT.md §2.7.7)
+        const otp = yield* call(SEND, { email: "tv@example.com", magiclink_auth_uri: "https://evil.example/verify" }, key)
+        assert.strictEqual(otp.status, 200, JSON.stringify(otp.body))
+        assert.strictEqual(otp.body["passwordless_type"], "OTP")
+      }))
+
+    it.effect("enumeration: with sign-up off an unknown address gets the member's answer, and its code never verifies", () =>
+      Effect.gen(function* () {
+        const { key, native } = yield* tenant()
+        const member = yield* call(SEND, { email: "member@example.com" }, key)
+        const memberMail = yield* mailOf(native, "member@example.com", member.body["auth_request_id"])
+        assert.strictEqual((yield* call(VERIFY, verifyCodeExample(memberMail.code, String(member.body["auth_request_id"])), key)).status, 200)
+        yield* native.tenant.update({ payload: { settings: { allowSignup: false } } })
+        const known = yield* call(SEND, { email: "member@example.com", state: "s" }, key)
+        const unknown = yield* call(SEND, { email: "stranger@example.com", state: "s" }, key)
+        assert.strictEqual(unknown.status, known.status)
+        conforms(unknown.body, sendAnswer)
+        assert.deepStrictEqual({ ...unknown.body, auth_request_id: "" }, { ...known.body, auth_request_id: "" })
+        const { messages } = yield* native.test.messages({ query: { to: "stranger@example.com" } })
+        assert.deepStrictEqual(messages, [])
+        refused(yield* call(VERIFY, verifyCodeExample("123456", String(unknown.body["auth_request_id"])), key), 400, 3, "INVALID_ARGUMENT")
       }))
 
     it.effect("links: magiclink_auth_uri off the allowlist or missing is INVALID_ARGUMENT", () =>
@@ -285,6 +357,13 @@ const suite = (name: string, database: typeof pgliteLayer) =>
         assert.include(refused(yield* tokenFor({ grant_type: "password", client_secret: key }), 400, 3, "INVALID_ARGUMENT"), "client_credentials")
         const scopeless = yield* native.keys.create({ payload: { name: "verify only", mode: "test", scopes: ["passwordless:verify"] } })
         refused(yield* call(SEND, { email: "k@example.com" }, scopeless.secret), 403, 7, "PERMISSION_DENIED")
+        // the key's IP allowlist holds for the key and its bearer alike (the test calls from 127.0.0.1)
+        const fenced = yield* native.keys.create({ payload: { name: "fenced", mode: "test", scopes: ["passwordless:send"], ipAllowlist: ["10.0.0.0/8"] } })
+        refused(yield* call(SEND, { email: "k@example.com" }, fenced.secret), 403, 7, "PERMISSION_DENIED")
+        const fencedToken = yield* tokenFor({ grant_type: "client_credentials", client_secret: fenced.secret })
+        // the token is issued (it carries no power of its own); each use checks the key behind it
+        assert.strictEqual(fencedToken.status, 200)
+        refused(yield* call(SEND, { email: "k@example.com" }, String(fencedToken.body["access_token"])), 403, 7, "PERMISSION_DENIED")
       }))
 
     it.effect("rate limited: RESOURCE_EXHAUSTED with Retry-After from the native limiter; X-RateLimit-* on every answer", () =>

@@ -30,7 +30,7 @@ const util = gl.PhoneNumberUtil.getInstance()
 const mobile = (i: number) => mobiles[i] ?? util.format(util.getExampleNumberForType("GB", gl.PhoneNumberType.MOBILE), gl.PhoneNumberFormat.E164)
 
 const setup = Effect.gen(function* () {
-  const { keys } = yield* tenantFixture("Transmit Co", [REDIRECT])
+  const { tenant, keys } = yield* tenantFixture("Transmit Co", [REDIRECT])
   const base = yield* baseUrl
   /** `key` null: no Authorization header. */
   const post = (path: string, body: unknown, key: string | null = keys.test, headers: Record<string, string> = {}) =>
@@ -43,7 +43,7 @@ const setup = Effect.gen(function* () {
     wire(`${base}${CIS}/oidc/token`, {
       method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(fields).toString()
     })
-  return { keys, base, post, form, native: yield* clientFor(keys.test) }
+  return { tenantId: tenant.id, keys, base, post, form, native: yield* clientFor(keys.test) }
 })
 
 const ok = (response: WireResponse) => {
@@ -150,6 +150,8 @@ const suite = (label: string, database: typeof pgliteLayer) =>
         assert.notStrictEqual(refreshed["refresh_token"], tokens["refresh_token"])
         // the old refresh token is spent (its reuse also ends the session, natively)
         refused(yield* form({ grant_type: "refresh_token", refresh_token: String(tokens["refresh_token"]) }), 400, "invalid_grant")
+        const revoked = yield* wire(`${base}/v1/userinfo`, { headers: { authorization: `Bearer ${String(refreshed["access_token"])}` } })
+        assert.strictEqual(revoked.status, 401, "a reused refresh token ends its session")
 
         const again = ok(yield* post(`${CIS}/v1/auth/otp/send`, { channel: "email", identifier_type: "email", identifier: "jane@example.com" }, bearer))
         const second = ok(yield* post(`${CIS}/v1/auth/otp/authenticate`, {
@@ -186,13 +188,113 @@ const suite = (label: string, database: typeof pgliteLayer) =>
         const guess = String(locked["code"]) === "000000" ? "111111" : "000000"
         // native maxAttempts (5): five wrong passcodes are wrong, then even the right one is locked out
         for (let i = 0; i < 5; i++) refused(yield* verify(guess, "lock@example.com", "email"), 400, "auth_invalid_credentials")
-        refused(yield* verify(String(locked["code"]), "lock@example.com", "email"), 403, "auth_locked")
+        const lockedOut = yield* verify(String(locked["code"]), "lock@example.com", "email")
+        refused(lockedOut, 403, "auth_locked")
+        assert.match(String(lockedOut.headers["retry-after"]), /^[1-9]\d*$/)
 
         const live = ok(yield* post(`${CIS}/v1/auth/otp/send`, { channel: "email", identifier_type: "email", identifier: "live@example.com" }, keys.live))
         assert.deepStrictEqual(live, { message: "OTP sent" })
         refused(yield* post(`${CIS}/v1/auth/otp/send`, { channel: "direct", identifier_type: "email", identifier: "live@example.com" }, keys.live), 400, "system_invalid_input")
         const direct = ok(yield* post(`${CIS}/v1/auth/otp/send`, { channel: "direct", identifier_type: "email", identifier: "direct@example.com" }))
         assert.match(String(direct["code"]), /^\d{6}$/)
+      }))
+
+    it.effect("org_id, session_id, resource and claims are accepted and not used: a new session beside the old, no organization claim, aud the tenant", () =>
+      Effect.gen(function* () {
+        const { tenantId, base, post } = yield* setup
+        const email = "step@example.com"
+        const signIn = (extra: Record<string, unknown>) =>
+          Effect.gen(function* () {
+            const sent = ok(yield* post(`${CIS}/v1/auth/otp/send`, { channel: "email", identifier_type: "email", identifier: email }))
+            return ok(yield* post(`${CIS}/v1/auth/otp/authenticate`, { ...extra, passcode: sent["code"], identifier_type: "email", identifier: email }))
+          })
+        const first = yield* signIn({})
+        const stepUp = yield* signIn({
+          session_id: first["session_id"], org_id: "org_acme", resource: "https://api.example.com", claims: { id_token: { roles: null } }
+        })
+        // Transmit would have associated the sign-in with the session it was given; Sesame opens a new one
+        assert.notStrictEqual(stepUp["session_id"], first["session_id"])
+        for (const tokens of [first, stepUp]) {
+          const me = yield* wire(`${base}/v1/userinfo`, { headers: { authorization: `Bearer ${String(tokens["access_token"])}` } })
+          assert.strictEqual(me.status, 200, "both sessions are live")
+          assert.strictEqual(jsonOf(me)["sid"], tokens["session_id"])
+        }
+        const access = yield* claimsOf(base, String(stepUp["access_token"]))
+        const id = yield* claimsOf(base, String(stepUp["id_token"]))
+        for (const claims of [access, id]) {
+          assert.strictEqual(claims["aud"], tenantId)
+          assert.strictEqual(claims["sid"], stepUp["session_id"])
+          assert.deepStrictEqual(Object.keys(claims).filter((name) => /org|role/i.test(name)), [])
+          assert.notInclude(JSON.stringify(claims), "org_acme")
+        }
+      }))
+
+    it.effect("hosted link → exchange: no state, no state parameter; the code is bound to its tenant and mode; the tokens work; email_expiration is minutes", () =>
+      Effect.gen(function* () {
+        const { keys, base, post, native } = yield* setup
+        const sql = yield* SqlClient.SqlClient
+        const other = yield* tenantFixture("Other Co", [REDIRECT])
+        // Transmit's links always go through the hosted page, whatever the tenant's own link mode
+        yield* native.tenant.update({ payload: { settings: { linkMode: "direct" } } })
+        const authenticate = (code: string, key: string) => post(`${CIS}/v1/auth/link/email/authenticate`, { code }, key)
+        ok(yield* post(`${CIS}/v1/auth/link/email/send`, { email: "bound@example.com", redirect_uri: REDIRECT, email_expiration: 1 }))
+        const landed = yield* followLink(base, yield* lastMessage(native, "bound@example.com"))
+        assert.deepStrictEqual([...landed.searchParams.keys()], ["code"])
+        const code = landed.searchParams.get("code") ?? ""
+        // another mode's or tenant's key finds no such code, and does not spend it
+        assert.strictEqual(refused(yield* authenticate(code, keys.live), 400, 400)["message"], "Invalid magic link code")
+        assert.strictEqual(refused(yield* authenticate(code, other.keys.test), 400, 400)["message"], "Invalid magic link code")
+        const tokens = ok(yield* authenticate(code, keys.test))
+        const me = yield* wire(`${base}/v1/userinfo`, { headers: { authorization: `Bearer ${String(tokens["access_token"])}` } })
+        assert.strictEqual(jsonOf(me)["email"], "bound@example.com")
+        assert.deepStrictEqual((yield* claimsOf(base, String(tokens["access_token"])))["amr"], ["link"])
+
+        ok(yield* post(`${CIS}/v1/auth/link/email/send`, { email: "hour@example.com", redirect_uri: REDIRECT, email_expiration: 60 }))
+        const lifetimes = yield* sql<{ email: string; seconds: number }>`
+          SELECT email, extract(epoch FROM expires_at - created_at)::int AS seconds FROM auth_requests
+          WHERE email IN ('bound@example.com', 'hour@example.com') ORDER BY email`
+        assert.deepStrictEqual(lifetimes.map((row) => [row.email, Number(row.seconds)]), [["bound@example.com", 60], ["hour@example.com", 3600]])
+      }))
+
+    it.effect("a same-origin tenant's link send is refused before anything is sent (the exchange would need an id Transmit never returns)", () =>
+      Effect.gen(function* () {
+        const { post, native } = yield* setup
+        yield* native.tenant.update({ payload: { settings: { sameOriginLinks: true } } })
+        const refusal = refused(yield* post(`${CIS}/v1/auth/link/email/send`, { email: "same@example.com", redirect_uri: REDIRECT }), 403, 403)
+        assert.include(String(refusal["message"]), "sameOriginLinks")
+        assert.deepStrictEqual((yield* native.test.messages({ query: { to: "same@example.com" } })).messages, [])
+        // passcodes do not depend on it
+        ok(yield* post(`${CIS}/v1/auth/otp/send`, { channel: "email", identifier_type: "email", identifier: "same@example.com" }))
+      }))
+
+    it.effect("an SMS bound to an email verifies by that email only; by its phone it is a wrong passcode", () =>
+      Effect.gen(function* () {
+        const { post } = yield* setup
+        const phone = mobile(4)
+        const sent = ok(yield* post(`${CIS}/v1/auth/otp/send`, {
+          channel: "sms", identifier_type: "email", identifier: "bound-sms@example.com", custom_phone_number: phone
+        }))
+        const byPhone = { passcode: sent["code"], identifier_type: "phone_number", identifier: phone }
+        refused(yield* post(`${CIS}/v1/auth/otp/authenticate`, byPhone), 400, "auth_invalid_credentials")
+        ok(yield* post(`${CIS}/v1/auth/otp/authenticate`, { passcode: sent["code"], identifier_type: "email", identifier: "bound-sms@example.com" }))
+      }))
+
+    it.effect("enumeration: with sign-up off an unknown address gets the member's answer, and its passcode never verifies", () =>
+      Effect.gen(function* () {
+        const { post, native } = yield* setup
+        const otp = (identifier: string) => post(`${CIS}/v1/auth/otp/send`, { channel: "email", identifier_type: "email", identifier })
+        const member = ok(yield* otp("member@example.com"))
+        ok(yield* post(`${CIS}/v1/auth/otp/authenticate`, { passcode: member["code"], identifier_type: "email", identifier: "member@example.com" }))
+        yield* native.tenant.update({ payload: { settings: { allowSignup: false } } })
+        const known = yield* otp("member@example.com")
+        const unknown = yield* otp("stranger@example.com")
+        assert.strictEqual(unknown.status, known.status)
+        assert.deepStrictEqual(Object.keys(ok(unknown)).sort(), Object.keys(ok(known)).sort())
+        const link = (email: string) => post(`${CIS}/v1/auth/link/email/send`, { email, redirect_uri: REDIRECT })
+        assert.deepStrictEqual(ok(yield* link("stranger@example.com")), ok(yield* link("member@example.com")))
+        refused(yield* post(`${CIS}/v1/auth/otp/authenticate`, {
+          passcode: ok(unknown)["code"], identifier_type: "email", identifier: "stranger@example.com"
+        }), 400, "auth_invalid_credentials")
       }))
 
     it.effect("send refusals: redirect off the allowlist, missing redirect, a message without {otp}, another delivery address, unsupported identifiers", () =>
@@ -255,6 +357,9 @@ const suite = (label: string, database: typeof pgliteLayer) =>
         // a key without passwordless:verify cannot authenticate
         const sendOnly = yield* native.keys.create({ payload: { name: "send only", mode: "test", scopes: ["passwordless:send"] } })
         refused(yield* post(`${CIS}/v1/auth/otp/authenticate`, { passcode: "123456", identifier_type: "email", identifier: "k@example.com" }, sendOnly.secret), 403, 403)
+        // the key's IP allowlist (the test calls from 127.0.0.1)
+        const fenced = yield* native.keys.create({ payload: { name: "fenced", mode: "test", scopes: ["passwordless:send"], ipAllowlist: ["10.0.0.0/8"] } })
+        refused(yield* send(fenced.secret), 403, 403)
 
         refused(yield* form({ grant_type: "client_credentials", client_secret: created.secret }), 401, 401)
         refused(yield* form({ grant_type: "client_credentials" }), 401, 401)

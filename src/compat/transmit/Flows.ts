@@ -8,8 +8,9 @@ import { CodeStore } from "../../passwordless/CodeStore.ts"
 import { Exchange } from "../../passwordless/Exchange.ts"
 import { Passwordless } from "../../passwordless/Passwordless.ts"
 import { SessionTokens } from "../../sessions/SessionTokens.ts"
+import { Tenants } from "../../tenants/Tenants.ts"
 import { clientCredentialsGrant, translate } from "../Kit.ts"
-import { TransmitBadRequest, TransmitUnauthorized } from "./Errors.ts"
+import { TransmitBadRequest, TransmitForbidden, TransmitUnauthorized } from "./Errors.ts"
 import { invalidCredentials, invalidInput, TransmitProduct } from "./Product.ts"
 import type { LinkAuthenticateRequest, LinkSendRequest, OidcTokenRequest, OtpAuthenticateRequest, OtpSendRequest } from "./Schemas.ts"
 import {
@@ -41,11 +42,28 @@ export const make = Effect.gen(function* () {
   const codes = yield* CodeStore
   const sessionTokens = yield* SessionTokens
   const clients = yield* ClientCredentials
+  const tenants = yield* Tenants
+
+  /**
+   * The hosted page consumes the link and opens the session before the exchange, and a same-origin
+   * tenant's exchange needs the request id, which Transmit's send does not return: the sign-in would be
+   * stranded (a live session nobody can collect). So such a send is refused before anything is sent.
+   */
+  const refuseSameOrigin = (caller: Caller) =>
+    Effect.gen(function* () {
+      const tenant = yield* tenants.get(caller.tenantId).pipe(Effect.catchTag("NotFound", Effect.die))
+      if (tenant.modes[caller.mode].policy.sameOriginLinks) {
+        return yield* new TransmitForbidden({
+          message: "Magic links are unavailable: the tenant enforces same-origin links (sameOriginLinks), which need the auth request id Transmit's send does not return"
+        })
+      }
+    })
 
   /** T1: a hosted link (`/l/{token}`), whose page redirects to `redirect_uri?code=…&state=…` as Transmit's does. */
   const linkSend = (caller: Caller, request: LinkSendRequest) =>
     inTransmitWords(Effect.gen(function* () {
       yield* refuseLiveDirect(caller.mode, request.channel)
+      yield* refuseSameOrigin(caller)
       if (request.email === undefined && request.identifier_type !== undefined && request.identifier_type !== "email") {
         return yield* invalidInput(`identifier_type ${request.identifier_type} is not supported: use email`)
       }
@@ -118,7 +136,11 @@ export const make = Effect.gen(function* () {
         // a passcode that could never be right is just a wrong one
         Effect.catchTag("ValidationFailed", (e) => Effect.fail(e.field === "code" ? invalidCredentials() : e))
       )
-      const verified = yield* passwordless.verify(caller, native).pipe(Effect.catchTag("NotFound", () => Effect.fail(invalidCredentials())))
+      const verified = yield* passwordless.verify(caller, native).pipe(Effect.catchTags({
+        NotFound: () => Effect.fail(invalidCredentials()),
+        // a phone whose pending SMS is bound to an email: to Transmit, a passcode that does not verify
+        ValidationFailed: (e) => Effect.fail(e.field === "email" ? invalidCredentials() : e)
+      }))
       return tokensOf(verified)
     }))
 
