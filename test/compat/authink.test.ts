@@ -517,6 +517,10 @@ const suite = (name: string, database: typeof pgliteLayer) =>
         const plain = yield* call(keys.test, "POST", "/otp/send", "email=a@example.com", { "content-type": "text/plain" })
         assert.strictEqual(plain.status, 415)
         assertShape(plain.json, F.errorShape("unsupported_media_type", 415))
+        // on a verification too: refused at the edge, before the route (and its `success: false`) is known
+        const plainVerify = yield* call(keys.test, "POST", "/otp/verify", "email=a@example.com&code=123456", { "content-type": "text/plain" })
+        assert.deepStrictEqual([plainVerify.status, field(plainVerify.json, "success")], [415, undefined])
+        assertShape(plainVerify.json, F.errorShape("unsupported_media_type", 415))
         const nowhere = yield* call(keys.test, "GET", "/nowhere")
         assert.strictEqual(nowhere.status, 404)
         assertShape(nowhere.json, F.errorShape("not_found", 404))
