@@ -93,7 +93,10 @@ export const listKeys: Fixture = {
   status: 200, shape: [{ name: "string", prefix: "string", status: { oneOf: ["active", "revoked", "expired"] }, created_at: "iso" }]
 }
 
-/** Seed §7: `createAPIKey({...})` → `newKey.key`. */
+/**
+ * Seed §7: `createAPIKey({...})` → `newKey.key` ("Store this key securely - you won't see it again!"),
+ * a key object like the listing's (name, prefix, status, created_at) with what was asked for.
+ */
 export const createKey: Fixture = {
   name: "API Keys: createAPIKey({ name, scopes, expiresAt: null, ipWhitelist }) → { key }",
   method: "POST", path: "/keys",
@@ -101,7 +104,12 @@ export const createKey: Fixture = {
     name: "Production Server", scopes: ["otp:send", "otp:verify", "sessions:read"], expiresAt: null,
     ipWhitelist: ["192.168.1.0/24"]
   },
-  status: 201, shape: { key: "string" }
+  status: 201,
+  shape: {
+    key: "string", name: { literal: "Production Server" }, prefix: "string", status: { literal: "active" }, created_at: "iso",
+    scopes: [{ oneOf: ["otp:send", "otp:verify", "sessions:read"] }], expires_at: { literal: null },
+    ip_whitelist: [{ literal: "192.168.1.0/24" }]
+  }
 }
 
 /** Seed §7: `revokeAPIKey('key_abc123')`, SDK only (COMPAT.md A9); no such key on a fresh tenant. */
@@ -111,11 +119,45 @@ export const revokeUnknownKey: Fixture = {
   status: 404, shape: errorShape("not_found", 404)
 }
 
-/** Seed "Error Responses": the rate-limit example (11th OTP to one email within a minute). */
-export const rateLimitError: Shape = errorShape("rate_limit_exceeded", 429, { retry_after: "number" })
+/**
+ * Seed "Error Responses", word for word: the answer to the 11th OTP to one email within a minute (all
+ * eleven at one instant of the test clock, so the window frees in exactly 60 seconds).
+ */
+export const rateLimitError = {
+  error: { code: "rate_limit_exceeded", message: "Too many requests. Please try again in 60 seconds.", status: 429, retry_after: 60 }
+} as const
 
 /** Seed §10 "Rate Limit Headers": on every response. */
 export const rateLimitHeaders = ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"] as const
+
+/** Seed §10's header example (`X-RateLimit-Limit: 10`, `X-RateLimit-Remaining: 7`): the third OTP to one email. */
+export const rateLimitHeaderExample = { "x-ratelimit-limit": "10", "x-ratelimit-remaining": "7" } as const
+
+/**
+ * Seed §10 "Endpoint Limits" (the monthly plan limit per key has no Sesame counterpart: docs/compat.md).
+ * `sends` is how many the window admits; the next one is 429 `rate_limit_exceeded`.
+ */
+export const endpointLimits = [
+  { endpoint: "POST /v1/otp/send", path: "/otp/send", limit: 10, window: "minute" },
+  { endpoint: "POST /v1/otp/send", path: "/otp/send", limit: 50, window: "hour" },
+  { endpoint: "POST /v1/otp/verify", path: "/otp/verify", limit: 20, window: "minute" },
+  { endpoint: "POST /v1/magic-link/send", path: "/magic-link/send", limit: 5, window: "hour" }
+] as const
+
+/** Seed §3 "Request Parameters": `expiresIn` 60–900 (default 300), `length` 4, 6 or 8 (default 6). */
+export const parameterBounds = {
+  expiresIn: { accepted: [60, 900], refused: [59, 901] },
+  length: { accepted: [4, 6, 8], refused: [5, 7] },
+  defaults: { expiresIn: 300, length: 6, subject: "Your verification code" }
+} as const
+
+/** Seed "Verify an OTP", `result.error.code` for a code that cannot be right (not 4–8 digits): "invalid". */
+export const verifyMalformedCode: Fixture = {
+  name: "Verify an OTP with a code that is not digits → { success: false, error: { code: \"invalid\" } }",
+  method: "POST", path: "/otp/verify",
+  body: { email: "user@example.com", code: "84729a" },
+  status: 400, shape: { success: { literal: false }, ...errorShape("invalid", 400) as Record<string, Shape> }
+}
 
 /** Seed §8 "Endpoints": the seven REST endpoints. */
 export const endpoints = [

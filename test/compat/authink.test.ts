@@ -5,7 +5,7 @@
  * server runs on TestClock (expiry is TestClock.adjust).
  */
 import { assert, describe, layer } from "@effect/vitest"
-import { Effect } from "effect"
+import { Clock, Effect } from "effect"
 import { TestClock } from "effect/testing"
 import { hasPostgres, pgliteLayer, postgresLayer } from "../support/Db.ts"
 import { baseUrl, clientFor, serverLayer, tenantFixture } from "../support/Server.ts"
@@ -112,6 +112,7 @@ const suite = (name: string, database: typeof pgliteLayer) =>
         const code = codeIn(message.text)
         assert.match(code, /^\d{6}$/)
         if (code !== "847291") yield* replay(keys.test, F.verifyWrongOtp)
+        yield* replay(keys.test, F.verifyMalformedCode)
         const verified = yield* replay(keys.test, F.verifyOtp, { code })
         // the metadata "stored with the OTP for later retrieval" comes back on verify (extension)
         assert.deepStrictEqual(field(verified.json, "session", "metadata"), { userId: "usr_12345", ipAddress: "192.168.1.1" })
@@ -124,6 +125,12 @@ const suite = (name: string, database: typeof pgliteLayer) =>
         yield* replay(keys.live, F.listKeys)
         const created = yield* replay(keys.live, F.createKey)
         assert.match(text(created.json, "key"), /^sk_live_/)
+        assert.isTrue(text(created.json, "key").startsWith(text(created.json, "prefix")))
+        assert.deepStrictEqual(field(created.json, "scopes"), F.createKey.body?.scopes)
+        // the listing has it, without its secret
+        const listed = yield* replay(keys.live, F.listKeys)
+        const entry = (Array.isArray(listed.json) ? listed.json : []).find((k: unknown) => field(k, "id") === field(created.json, "id"))
+        assert.deepStrictEqual(entry, Object.fromEntries(Object.entries(isRecord(created.json) ? created.json : {}).filter(([k]) => k !== "key")))
         yield* replay(keys.live, F.revokeUnknownKey)
         const revoked = yield* call(keys.live, "DELETE", `/keys/${text(created.json, "id")}`)
         assert.deepStrictEqual([revoked.status, revoked.json], [200, { success: true }])
@@ -131,6 +138,148 @@ const suite = (name: string, database: typeof pgliteLayer) =>
         for (const [method, path] of F.endpoints) {
           const answer = yield* call(keys.test, method, path.replace(":id", "ses_0000000000000000"), method === "GET" ? undefined : {})
           assert.notStrictEqual(text(answer.json, "error", "message"), "No such endpoint.", `${method} ${path}`)
+        }
+      }))
+
+    it.effect("Request Parameters: expiresIn 60–900 (default 300), length 4|6|8 (default 6), subject (default), metadata", () =>
+      Effect.gen(function* () {
+        const { keys } = yield* tenantFixture("Parameters Co")
+        const nowS = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+        const expiresAt = (answer: Answer) => Math.round(Date.parse(text(answer.json, "expiresAt")) / 1000) - nowS
+        // the test clock stands still: each answer's expiresAt is now + the lifetime
+        const byDefault = yield* call(keys.test, "POST", "/otp/send", { email: "default@example.com" })
+        assert.strictEqual(expiresAt(byDefault), F.parameterBounds.defaults.expiresIn)
+        const defaultMessage = yield* outbox(keys.test, "default@example.com")
+        assert.strictEqual(defaultMessage.subject, F.parameterBounds.defaults.subject)
+        assert.match(codeIn(defaultMessage.text, F.parameterBounds.defaults.length), /^\d{6}$/)
+        for (const expiresIn of F.parameterBounds.expiresIn.accepted) {
+          const answer = yield* call(keys.test, "POST", "/otp/send", { email: `ttl${expiresIn}@example.com`, expiresIn })
+          assert.strictEqual(answer.status, 200, JSON.stringify(answer.json))
+          assert.strictEqual(expiresAt(answer), expiresIn)
+        }
+        for (const expiresIn of F.parameterBounds.expiresIn.refused) {
+          const answer = yield* call(keys.test, "POST", "/otp/send", { email: "ttl@example.com", expiresIn })
+          assert.strictEqual(answer.status, 400, `expiresIn ${expiresIn}`)
+          assertShape(answer.json, F.errorShape("invalid_request", 400))
+        }
+        for (const length of F.parameterBounds.length.accepted) {
+          const to = `len${length}@example.com`
+          assert.strictEqual((yield* call(keys.test, "POST", "/otp/send", { email: to, length })).status, 200)
+          const code = codeIn((yield* outbox(keys.test, to)).text, length)
+          assert.match(code, new RegExp(`^\\d{${length}}$`))
+          const verified = yield* call(keys.test, "POST", "/otp/verify", { email: to, code })
+          assert.strictEqual(verified.status, 200, JSON.stringify(verified.json))
+        }
+        for (const length of F.parameterBounds.length.refused) {
+          const answer = yield* call(keys.test, "POST", "/otp/send", { email: "len@example.com", length })
+          assert.strictEqual(answer.status, 400, `length ${length}`)
+          assertShape(answer.json, F.errorShape("invalid_request", 400))
+        }
+        assert.strictEqual((yield* call(keys.test, "POST", "/otp/send", { email: "subject@example.com", subject: "Your Acme sign-in code" })).status, 200)
+        assert.strictEqual((yield* outbox(keys.test, "subject@example.com")).subject, "Your Acme sign-in code")
+        // the seed's types: a number of seconds, not a string
+        const typed = yield* call(keys.test, "POST", "/otp/send", { email: "typed@example.com", expiresIn: "300" })
+        assert.strictEqual(typed.status, 400)
+        assertShape(typed.json, F.errorShape("invalid_request", 400))
+      }))
+
+    it.effect("Rate Limiting: the seed's endpoint limits, its header example and its error example word for word", () =>
+      Effect.gen(function* () {
+        const { keys } = yield* tenantFixture("Rate Co")
+        // POST /v1/otp/send, 10 per minute per email; the third answer is the seed's header example
+        let last: Answer | undefined
+        for (let i = 1; i <= 10; i++) {
+          last = yield* call(keys.test, "POST", "/otp/send", { email: "minute@example.com" })
+          assert.strictEqual(last.status, 200, JSON.stringify(last.json))
+          if (i === 3) {
+            for (const [name, value] of Object.entries(F.rateLimitHeaderExample)) assert.strictEqual(header(last, name), value, name)
+            // X-RateLimit-Reset is a Unix time in seconds, within the minute
+            const reset = Number(header(last, "x-ratelimit-reset"))
+            const nowS = (yield* Clock.currentTimeMillis) / 1000
+            assert.isTrue(Number.isInteger(reset) && reset > nowS && reset <= nowS + 60, `reset ${reset}, now ${nowS}`)
+          }
+        }
+        const limited = yield* call(keys.test, "POST", "/otp/send", { email: "minute@example.com" })
+        assert.deepStrictEqual([limited.status, limited.json], [429, F.rateLimitError])
+        assert.strictEqual(header(limited, "retry-after"), "60")
+        assert.deepStrictEqual(F.rateLimitHeaders.map((name) => header(limited, name) === undefined), [false, false, false])
+        assert.strictEqual(header(limited, "x-ratelimit-remaining"), "0")
+
+        // POST /v1/otp/send, 50 per hour per email: ten a minute for five minutes, then the hour is full
+        const hourly = F.endpointLimits[1]
+        for (let minute = 0; minute < hourly.limit / 10; minute++) {
+          for (let i = 0; i < 10; i++) {
+            const ok = yield* call(keys.test, "POST", hourly.path, { email: "hour@example.com" })
+            assert.strictEqual(ok.status, 200, `minute ${minute}, send ${i}: ${JSON.stringify(ok.json)}`)
+          }
+          yield* TestClock.adjust("61 seconds")
+        }
+        const full = yield* call(keys.test, "POST", hourly.path, { email: "hour@example.com" })
+        assert.strictEqual(full.status, 429, JSON.stringify(full.json))
+        assertShape(full.json, F.errorShape("rate_limit_exceeded", 429, { retry_after: "number" }))
+        assert.strictEqual(header(full, "x-ratelimit-limit"), String(hourly.limit))
+        assert.isTrue(Number(field(full.json, "error", "retry_after")) > 60, "the hour's window, not the minute's")
+
+        // POST /v1/otp/verify, 20 per minute per email: five codes, each tried three times wrong and once right
+        const verifies = F.endpointLimits[2]
+        const to = "verify@example.com"
+        let seen = 0
+        for (let round = 0; round < verifies.limit / 4; round++) {
+          // a second apart, so the outbox's newest message is this round's (it orders by time)
+          yield* TestClock.adjust("1 second")
+          assert.strictEqual((yield* call(keys.test, "POST", "/otp/send", { email: to })).status, 200)
+          const code = codeIn((yield* outbox(keys.test, to)).text)
+          const wrong = code === "000000" ? "111111" : "000000"
+          for (let i = 0; i < 3; i++) assert.strictEqual((yield* call(keys.test, "POST", verifies.path, { email: to, code: wrong })).status, 400)
+          const right = yield* call(keys.test, "POST", verifies.path, { email: to, code })
+          assert.strictEqual(right.status, 200, JSON.stringify(right.json))
+          seen += 4
+        }
+        assert.strictEqual(seen, verifies.limit)
+        yield* TestClock.adjust("1 second")
+        assert.strictEqual((yield* call(keys.test, "POST", "/otp/send", { email: to })).status, 200)
+        const code = codeIn((yield* outbox(keys.test, to)).text)
+        const over = yield* call(keys.test, "POST", verifies.path, { email: to, code })
+        assert.strictEqual(over.status, 429, JSON.stringify(over.json))
+        assertShape(over.json, { success: { literal: false }, ...F.errorShape("rate_limit_exceeded", 429, { retry_after: "number" }) as Record<string, F.Shape> })
+        assert.strictEqual(header(over, "x-ratelimit-limit"), String(verifies.limit))
+        assert.strictEqual(header(over, "retry-after"), String(field(over.json, "error", "retry_after")))
+
+        // POST /v1/magic-link/send, 5 per hour per email
+        const links = F.endpointLimits[3]
+        for (let i = 0; i < links.limit; i++) {
+          const ok = yield* call(keys.test, "POST", links.path, { email: "links@example.com", redirectUrl: "https://app.example.com/cb" })
+          assert.strictEqual(ok.status, 200, JSON.stringify(ok.json))
+        }
+        const sixth = yield* call(keys.test, "POST", links.path, { email: "links@example.com", redirectUrl: "https://app.example.com/cb" })
+        assert.strictEqual(sixth.status, 429, JSON.stringify(sixth.json))
+        assertShape(sixth.json, F.errorShape("rate_limit_exceeded", 429, { retry_after: "number" }))
+        assert.strictEqual(header(sixth, "x-ratelimit-limit"), String(links.limit))
+      }))
+
+    it.effect("rate-limit headers on every answer to an accepted key, errors included", () =>
+      Effect.gen(function* () {
+        const { keys } = yield* tenantFixture("Headers Co")
+        const answers: Array<[string, Answer]> = []
+        const keep = (name: string) => (answer: Answer) => Effect.sync(() => { answers.push([name, answer]); return answer })
+        yield* call(keys.test, "POST", "/otp/send", { email: "h@example.com" }).pipe(Effect.tap(keep("otp/send")))
+        const code = codeIn((yield* outbox(keys.test, "h@example.com")).text)
+        yield* call(keys.test, "POST", "/otp/verify", { email: "h@example.com", code: code === "000000" ? "111111" : "000000" }).pipe(Effect.tap(keep("otp/verify 400")))
+        const verified = yield* call(keys.test, "POST", "/otp/verify", { email: "h@example.com", code }).pipe(Effect.tap(keep("otp/verify 200")))
+        yield* call(keys.test, "POST", "/otp/verify", { email: "nobody@example.com", code: "123456" }).pipe(Effect.tap(keep("otp/verify, no code")))
+        yield* call(keys.test, "POST", "/magic-link/send", { email: "h@example.com", redirectUrl: "https://app.example.com/cb" }).pipe(Effect.tap(keep("magic-link/send")))
+        yield* call(keys.test, "POST", "/sessions/verify", { token: text(verified.json, "session", "token") }).pipe(Effect.tap(keep("sessions/verify")))
+        yield* call(keys.test, "DELETE", `/sessions/${text(verified.json, "session", "id")}`).pipe(Effect.tap(keep("DELETE sessions")))
+        yield* call(keys.test, "DELETE", `/users/${text(verified.json, "session", "user", "id")}/sessions`).pipe(Effect.tap(keep("DELETE users sessions")))
+        yield* call(keys.test, "GET", "/keys").pipe(Effect.tap(keep("GET keys")))
+        const created = yield* call(keys.test, "POST", "/keys", { name: "k", scopes: ["otp:send"] }).pipe(Effect.tap(keep("POST keys")))
+        yield* call(keys.test, "DELETE", `/keys/${text(created.json, "id")}`).pipe(Effect.tap(keep("DELETE keys")))
+        yield* call(keys.test, "DELETE", "/keys/key_abc123").pipe(Effect.tap(keep("DELETE keys 404")))
+        yield* call(keys.test, "POST", "/otp/send", { email: "not-an-email" }).pipe(Effect.tap(keep("otp/send 400")))
+        assert.strictEqual(answers.length, 13)
+        for (const [name, answer] of answers) {
+          for (const h of F.rateLimitHeaders) assert.match(header(answer, h) ?? "", /^\d+$/, `${name}: ${h}`)
+          assert.isTrue(Number(header(answer, "x-ratelimit-remaining")) < Number(header(answer, "x-ratelimit-limit")), name)
         }
       }))
 
@@ -194,6 +343,9 @@ const suite = (name: string, database: typeof pgliteLayer) =>
         const verified = yield* call(keys.test, "POST", "/magic-link/verify", { token })
         assert.strictEqual(verified.status, 200)
         assertShape(verified.json, { success: { literal: true }, session: { token: "jwt", expiresAt: "iso", user: { id: "string" } } })
+        const malformed = yield* call(keys.test, "POST", "/magic-link/verify", { token: "abc" })
+        assert.strictEqual(malformed.status, 400)
+        assertShape(malformed.json, { success: { literal: false }, ...F.errorShape("invalid", 400) as Record<string, F.Shape> })
         const used = yield* call(keys.test, "POST", "/magic-link/verify", { token })
         assert.strictEqual(used.status, 400)
         assertShape(used.json, { success: { literal: false }, ...F.errorShape("invalid", 400) as Record<string, F.Shape> })
@@ -240,24 +392,7 @@ const suite = (name: string, database: typeof pgliteLayer) =>
         assertShape(bad.json, { success: { literal: false }, ...F.errorShape("invalid_request", 400) as Record<string, F.Shape> })
       }))
 
-    it.effect("rate limited: the 11th OTP to one email in a minute is the seed's 429 with retry_after and the headers", () =>
-      Effect.gen(function* () {
-        const { keys } = yield* tenantFixture("Limits Co")
-        for (let i = 0; i < 10; i++) {
-          const ok = yield* call(keys.test, "POST", "/otp/send", { email: "busy@example.com" })
-          assert.strictEqual(ok.status, 200, JSON.stringify(ok.json))
-        }
-        const limited = yield* call(keys.test, "POST", "/otp/send", { email: "busy@example.com" })
-        assert.strictEqual(limited.status, 429)
-        assertShape(limited.json, F.rateLimitError)
-        assert.match(text(limited.json, "error", "message"), /^Too many requests\. Please try again in \d+ seconds?\.$/)
-        assert.strictEqual(header(limited, "retry-after"), String(field(limited.json, "error", "retry_after")))
-        for (const name of F.rateLimitHeaders) assert.match(header(limited, name) ?? "", /^\d+$/, name)
-        assert.strictEqual(header(limited, "x-ratelimit-remaining"), "0")
-        assert.strictEqual(header(limited, "x-ratelimit-limit"), "10")
-      }))
-
-    it.effect("keys: missing, unknown and revoked keys are 401; scopes and the IP allowlist are 403; listing in Authink's words", () =>
+    it.effect("keys: missing, unknown, revoked and expired keys are 401; scopes, escalation and the IP allowlist are 403; listing in Authink's words", () =>
       Effect.gen(function* () {
         const { keys } = yield* tenantFixture("Keys Co")
         const missing = yield* call(undefined, "GET", "/keys")
@@ -299,6 +434,34 @@ const suite = (name: string, database: typeof pgliteLayer) =>
         assert.strictEqual(revoked.status, 401)
         assertShape(revoked.json, F.errorShape("invalid_api_key", 401))
 
+        // a temporary key (seed: "or ISO date string for temporary keys") stops working when it expires
+        const nowMs = yield* Clock.currentTimeMillis
+        const shortLived = yield* call(keys.live, "POST", "/keys", {
+          name: "short-lived", scopes: ["otp:send"], expiresAt: new Date(nowMs + 60_000).toISOString()
+        })
+        assert.strictEqual(shortLived.status, 201, JSON.stringify(shortLived.json))
+        assert.strictEqual(text(shortLived.json, "expires_at"), new Date(nowMs + 60_000).toISOString())
+        assert.strictEqual((yield* call(text(shortLived.json, "key"), "POST", "/otp/send", { email: "s@example.com" })).status, 200)
+        yield* TestClock.adjust("61 seconds")
+        const lapsed = yield* call(text(shortLived.json, "key"), "POST", "/otp/send", { email: "s@example.com" })
+        assert.strictEqual(lapsed.status, 401)
+        assertShape(lapsed.json, F.errorShape("invalid_api_key", 401))
+        // one answer for unknown, revoked and expired keys
+        assert.deepStrictEqual([revoked.json, lapsed.json], [unknown.json, unknown.json])
+
+        // keys:read would be keys:manage (create and revoke too): refused rather than widened
+        const readOnly = yield* call(keys.live, "POST", "/keys", { name: "reader", scopes: ["keys:read"] })
+        assert.strictEqual(readOnly.status, 400)
+        assertShape(readOnly.json, F.errorShape("invalid_request", 400))
+        // a key never creates a key stronger than itself, and a test key creates test keys
+        const keyMaker = yield* call(keys.live, "POST", "/keys", { name: "key maker", scopes: ["keys:manage"] })
+        const stronger = yield* call(text(keyMaker.json, "key"), "POST", "/keys", { name: "stronger", scopes: ["otp:send"] })
+        assert.strictEqual(stronger.status, 403)
+        assertShape(stronger.json, F.errorShape("insufficient_scope", 403))
+        const fromTest = yield* call(keys.test, "POST", "/keys", { name: "from test", scopes: ["otp:send"] })
+        assert.strictEqual(fromTest.status, 201)
+        assert.match(text(fromTest.json, "key"), /^sk_test_/)
+
         const listed = yield* call(keys.live, "GET", "/keys")
         assert.strictEqual(listed.status, 200)
         const byName = (name: string) => (Array.isArray(listed.json) ? listed.json : []).find((k: unknown) => field(k, "name") === name)
@@ -306,7 +469,39 @@ const suite = (name: string, database: typeof pgliteLayer) =>
         assert.deepStrictEqual(field(byName("sender"), "scopes"), ["otp:send"])
         assert.deepStrictEqual(field(byName("fenced"), "ip_whitelist"), ["192.168.1.0/24"])
         assert.strictEqual(field(byName("default live key"), "status"), "active")
+        assert.strictEqual(field(byName("short-lived"), "status"), "expired")
+        assert.isUndefined(byName("from test"), "a live listing shows live keys")
         assert.isUndefined(field(byName("fenced"), "key"))
+      }))
+
+    it.effect("enumeration: with sign-up off, a known and an unknown address get the same answer; only the known one gets a code", () =>
+      Effect.gen(function* () {
+        const { keys } = yield* tenantFixture("Enumeration Co")
+        yield* signIn(keys.test, "member@example.com")
+        // the stranger got a code too (never used, so no account): both addresses have spent the same
+        // share of their per-address limits, which the X-RateLimit-* headers show
+        assert.strictEqual((yield* call(keys.test, "POST", "/otp/send", { email: "stranger@example.com" })).status, 200)
+        yield* (yield* clientFor(keys.test)).tenant.update({ payload: { settings: { allowSignup: false } } })
+        const shape = (answer: Answer) => ({
+          status: answer.status,
+          json: answer.json,
+          headers: Object.keys(answer.headers).filter((h) => !["date", "x-request-id"].includes(h)).sort(),
+          remaining: header(answer, "x-ratelimit-remaining")
+        })
+        yield* TestClock.adjust("1 second")
+        for (const [path, extra] of [["/otp/send", {}], ["/magic-link/send", { redirectUrl: "https://app.example.com/cb" }]] as const) {
+          const known = yield* call(keys.test, "POST", path, { email: "member@example.com", ...extra })
+          const unknown = yield* call(keys.test, "POST", path, { email: "stranger@example.com", ...extra })
+          assert.strictEqual(known.status, 200, JSON.stringify(known.json))
+          assert.deepStrictEqual(shape(unknown), shape(known), path)
+        }
+        const { messages } = yield* (yield* clientFor(keys.test)).test.messages({ query: { to: "stranger@example.com" } })
+        assert.strictEqual(messages.length, 1, "only the code sent while sign-up was on")
+        assert.strictEqual((yield* (yield* clientFor(keys.test)).test.messages({ query: { to: "member@example.com" } })).messages.length, 3)
+        // a guess for the stranger is a wrong code, like any other
+        const guess = yield* call(keys.test, "POST", "/otp/verify", { email: "stranger@example.com", code: "123456" })
+        assert.strictEqual(guess.status, 400)
+        assertShape(guess.json, { success: { literal: false }, ...F.errorShape("invalid", 400) as Record<string, F.Shape> })
       }))
 
     it.effect("wire refusals in Authink's shape: malformed JSON, >64 KiB, wrong content type, unknown route", () =>
@@ -322,6 +517,10 @@ const suite = (name: string, database: typeof pgliteLayer) =>
         const plain = yield* call(keys.test, "POST", "/otp/send", "email=a@example.com", { "content-type": "text/plain" })
         assert.strictEqual(plain.status, 415)
         assertShape(plain.json, F.errorShape("unsupported_media_type", 415))
+        // on a verification too: refused at the edge, before the route (and its `success: false`) is known
+        const plainVerify = yield* call(keys.test, "POST", "/otp/verify", "email=a@example.com&code=123456", { "content-type": "text/plain" })
+        assert.deepStrictEqual([plainVerify.status, field(plainVerify.json, "success")], [415, undefined])
+        assertShape(plainVerify.json, F.errorShape("unsupported_media_type", 415))
         const nowhere = yield* call(keys.test, "GET", "/nowhere")
         assert.strictEqual(nowhere.status, 404)
         assertShape(nowhere.json, F.errorShape("not_found", 404))

@@ -73,22 +73,22 @@ export const tokenExpired: Fixture = {
   body: { success: false, error: "Token expired" }
 }
 
-/** "Error Handling": 401 Unauthorized — Invalid app_key (the seed's placeholder key is no key). */
+/** "Error Handling": "401 Unauthorized — Invalid app_key" (the seed's placeholder key is no key), in those words. */
 export const invalidAppKey: Fixture = {
   name: "Error Handling: 401 invalid app_key",
   path: "/api/send-link",
   request: { email: "user@example.com", app_key: "your_app_key_here", redirect_url: "https://yourapp.com/dashboard" },
   status: 401,
-  body: { success: false, error: STRING }
+  body: { success: false, error: "Invalid app_key" }
 }
 
-/** "Error Handling": 403 Forbidden — redirect URL not whitelisted. */
+/** "Error Handling": "403 Forbidden — App disabled or redirect URL not whitelisted", the second, in its words. */
 export const redirectNotWhitelisted: Fixture = {
   name: "Error Handling: 403 redirect URL not whitelisted",
   path: "/api/send-link",
   request: { email: "user@example.com", app_key: "your_app_key_here", redirect_url: "https://phishing.example.net/dashboard" },
   status: 403,
-  body: { success: false, error: STRING }
+  body: { success: false, error: "Redirect URL not whitelisted" }
 }
 
 /** "Error Handling": 400 Bad Request — missing required fields. */
@@ -118,6 +118,12 @@ export const codeExamples = {
   send: { email: "user@example.com", app_key: "process.env.MAGICAUTH_APP_KEY", redirect_url: "https://yourapp.com/auth/callback" },
   callback: "https://yourapp.com/auth/callback"
 } as const
+
+/**
+ * "Rate Limits": the free plan's "Burst Limit 100/minute" per app. Sesame's per-key limit is a tenant
+ * setting (`limits.requestsPerKeyMinute`, 6000 by default); set to 100 it is MagicAuth's burst.
+ */
+export const burstPerMinute = 100
 
 /** The redirect URLs the seed's examples use: the tenant's allowlist ("Whitelist redirect URLs"). */
 export const allowlist = ["https://yourapp.com/dashboard", "https://yourapp.com/auth/callback"]

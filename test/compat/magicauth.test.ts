@@ -5,7 +5,7 @@
  * sees (bad JSON, 413, 415, unknown route) in MagicAuth's shape.
  */
 import { assert, describe, layer } from "@effect/vitest"
-import { Effect } from "effect"
+import { Clock, Effect } from "effect"
 import { HttpClient } from "effect/http"
 import { TestClock } from "effect/testing"
 import { hasPostgres, pgliteLayer, postgresLayer } from "../support/Db.ts"
@@ -45,7 +45,7 @@ const setup = Effect.gen(function* () {
 const linksFor = (testKey: string, to: string) =>
   Effect.gen(function* () {
     const { messages } = yield* (yield* clientFor(testKey)).test.messages({ query: { to } })
-    return messages.flatMap((m) => [...m.text.matchAll(/https?:\/\/[^\s"<>]+\?magic_token=[A-Za-z0-9_-]+/g)].map((match) => match[0]))
+    return messages.flatMap((m) => [...m.text.matchAll(/https?:\/\/[^\s"<>]+[?&]magic_token=[A-Za-z0-9_-]+/g)].map((match) => match[0]))
   })
 
 /** The token of the one link for `to` that is not in `seen` (the callback reads it as the examples do). */
@@ -142,7 +142,7 @@ const suite = (name: string, database: typeof pgliteLayer) =>
         yield* replay(F.verifyToken, { app_key: keys.test, token })
       }))
 
-    it.effect("app_key: missing is 401 before any field check; unknown, revoked → 401; wrong scope or address → 403", () =>
+    it.effect("app_key: missing is 401 before any field check; unknown, revoked, expired → 401; wrong scope or address → 403", () =>
       Effect.gen(function* () {
         const { keys, admin } = yield* setup
         expectBody(yield* call("/api/send-link", {}), 401, { success: false, error: APP_KEY_REQUIRED })
@@ -159,7 +159,15 @@ const suite = (name: string, database: typeof pgliteLayer) =>
         expectBody(yield* call("/api/send-link", { ...F.sendLink.request, app_key: verifyOnly.secret }), 403,
           { success: false, error: "This app_key lacks the scope passwordless:send" })
         const elsewhere = yield* admin.keys.create({ payload: { name: "elsewhere", scopes: ["passwordless:send"], mode: "test", ipAllowlist: ["10.9.8.7"] } })
-        expectBody(yield* call("/api/send-link", { ...F.sendLink.request, app_key: elsewhere.secret }), 403, { success: false, error: F.STRING })
+        expectBody(yield* call("/api/send-link", { ...F.sendLink.request, app_key: elsewhere.secret }), 403,
+          { success: false, error: "This app_key may not be used from this IP address" })
+        // an expired key is refused like an unknown one
+        const nowS = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+        const brief = yield* admin.keys.create({ payload: { name: "brief", scopes: ["passwordless:send"], mode: "test", expiresAt: nowS + 60 } })
+        expectBody(yield* call("/api/send-link", { ...F.sendLink.request, email: "b1@example.com", app_key: brief.secret }), 200, F.sendLink.body)
+        yield* TestClock.adjust("61 seconds")
+        expectBody(yield* call("/api/send-link", { ...F.sendLink.request, email: "b2@example.com", app_key: brief.secret }), 401,
+          { success: false, error: "Invalid app_key" })
         expectBody(yield* call("/api/verify-token", { app_key: keys.test }), 400, { success: false, error: "Missing required field: token" })
         expectBody(yield* call("/api/send-link", { email: "x@example.com", app_key: keys.test }), 400,
           { success: false, error: "Missing required field: redirect_url" })
@@ -180,6 +188,80 @@ const suite = (name: string, database: typeof pgliteLayer) =>
         assert.match(String(last.headers["retry-after"]), /^[1-9]\d*$/)
         assert.match(String(last.headers["x-ratelimit-remaining"]), /^\d+$/)
         assert.match(String(last.headers["x-ratelimit-reset"]), /^\d+$/)
+      }))
+
+    it.effect("Rate Limits: the free plan's burst of 100 per minute per app, as the tenant's per-key limit", () =>
+      Effect.gen(function* () {
+        const { admin } = yield* setup
+        yield* admin.tenant.update({ payload: { settings: { limits: { requestsPerKeyMinute: F.burstPerMinute } } } })
+        const app = yield* admin.keys.create({ payload: { name: "burst", scopes: ["passwordless:verify"], mode: "test" } })
+        for (let i = 1; i <= F.burstPerMinute; i++) {
+          const answer = yield* call("/api/verify-token", { token: `not-a-token-${i}`, app_key: app.secret })
+          assert.strictEqual(answer.status, 400, `request ${i}: ${answer.body}`)
+          if (i === 1) assert.strictEqual(answer.headers["x-ratelimit-limit"], String(F.burstPerMinute))
+        }
+        const over = yield* call("/api/verify-token", { token: "not-a-token", app_key: app.secret })
+        expectBody(over, 429, { success: false, error: "Too many requests" })
+        assert.match(String(over.headers["retry-after"]), /^[1-9]\d*$/)
+        assert.strictEqual(over.headers["x-ratelimit-remaining"], "0")
+        // the next minute, the app may send again
+        yield* TestClock.adjust("61 seconds")
+        expectBody(yield* call("/api/verify-token", { token: "not-a-token", app_key: app.secret }), 400, { success: false, error: "Invalid token" })
+      }))
+
+    it.effect("the redirect_url's own query is kept; X-RateLimit-* and X-Request-Id come with errors too", () =>
+      Effect.gen(function* () {
+        const { keys } = yield* setup
+        const redirect_url = `${F.codeExamples.callback}?next=%2Fbilling&lang=en`
+        expectBody(yield* call("/api/send-link", { email: "q@example.com", app_key: keys.test, redirect_url }), 200, F.sendLink.body)
+        const { url, token } = yield* newTokenFor(keys.test, "q@example.com")
+        assert.deepStrictEqual([...url?.searchParams.entries() ?? []], [["next", "/billing"], ["lang", "en"], [F.landing.param, token]])
+        const verified = yield* call("/api/verify-token", { token, app_key: keys.test })
+        expectBody(verified, 200, F.verifiedBody("q@example.com", redirect_url))
+        const invalid = yield* call("/api/verify-token", { token, app_key: keys.test })
+        expectBody(invalid, 400, { success: false, error: "Token already used" })
+        for (const name of ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"]) assert.match(String(invalid.headers[name]), /^\d+$/, name)
+        assert.match(String(invalid.headers["x-request-id"]), /^req_/)
+      }))
+
+    it.effect("enumeration: with sign-up off, send-link answers a known and an unknown address alike; only the known one gets a link", () =>
+      Effect.gen(function* () {
+        const { keys, admin } = yield* setup
+        const send = (email: string) => call("/api/send-link", { email, app_key: keys.test, redirect_url: F.landing.base })
+        // both addresses get a link while sign-up is on; only the member uses it (and so has an account)
+        expectBody(yield* send("member@example.com"), 200, F.sendLink.body)
+        const { token } = yield* newTokenFor(keys.test, "member@example.com")
+        expectBody(yield* call("/api/verify-token", { token, app_key: keys.test }), 200, F.verifiedBody("member@example.com", F.landing.base))
+        expectBody(yield* send("stranger@example.com"), 200, F.sendLink.body)
+        yield* admin.tenant.update({ payload: { settings: { allowSignup: false } } })
+        yield* TestClock.adjust("1 second")
+        const shape = (response: WireResponse) => ({
+          status: response.status,
+          body: response.body,
+          headers: Object.keys(response.headers).filter((h) => !["date", "x-request-id"].includes(h)).sort(),
+          remaining: response.headers["x-ratelimit-remaining"]
+        })
+        const known = yield* send("member@example.com")
+        const unknown = yield* send("stranger@example.com")
+        assert.deepStrictEqual(shape(unknown), shape(known))
+        assert.strictEqual((yield* linksFor(keys.test, "member@example.com")).length, 2)
+        assert.strictEqual((yield* linksFor(keys.test, "stranger@example.com")).length, 1, "only the link sent while sign-up was on")
+      }))
+
+    it.effect("403 for what Sesame has instead of \"App disabled\": email links off; sameOriginLinks on refuses verify-token", () =>
+      Effect.gen(function* () {
+        const { keys, admin } = yield* setup
+        expectBody(yield* call("/api/send-link", { ...F.sendLink.request, app_key: keys.test }), 200, F.sendLink.body)
+        const { token } = yield* newTokenFor(keys.test, "user@example.com")
+        yield* admin.tenant.update({ payload: { settings: { sameOriginLinks: true } } })
+        expectBody(yield* call("/api/verify-token", { token, app_key: keys.test }), 403, { success: false, error: F.STRING })
+        yield* admin.tenant.update({ payload: { settings: { sameOriginLinks: false, emailTypes: ["OTP"] } } })
+        expectBody(yield* call("/api/send-link", { ...F.sendLink.request, app_key: keys.test }), 403, { success: false, error: F.STRING })
+        yield* admin.tenant.update({ payload: { settings: { emailTypes: ["OTP", "LINK"], channels: { email: false } } } })
+        expectBody(yield* call("/api/send-link", { ...F.sendLink.request, app_key: keys.test }), 403, { success: false, error: F.STRING })
+        // the link sent before is still good once the settings are back
+        yield* admin.tenant.update({ payload: { settings: { channels: { email: true } } } })
+        expectBody(yield* call("/api/verify-token", { token, app_key: keys.test }), 200, F.verifiedBody("user@example.com", F.landing.base))
       }))
 
     it.effect("bad JSON, a wrong body type, a body over 64 KiB and unknown routes answer in MagicAuth's shape", () =>

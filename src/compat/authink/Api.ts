@@ -86,6 +86,8 @@ export const RevokedAll = Schema.Struct({ success: Schema.Literal(true), revoked
 /**
  * Authink's scope names (seed: `otp:send`, `otp:verify`, `sessions:read`) and their native scopes; the
  * native names are accepted too. Several names share a native scope, so a listing shows the first.
+ * A name is only here if its native scope grants nothing it does not name: `keys:read` is not (the
+ * only native key scope, `keys:manage`, also creates and revokes keys), so asking for it is a 400.
  */
 export const scopeNames = {
   "otp:send": "passwordless:send",
@@ -99,7 +101,6 @@ export const scopeNames = {
   "tenant:manage": "tenant:manage",
   "magic_link:send": "passwordless:send",
   "sessions:revoke": "sessions:write",
-  "keys:read": "keys:manage",
   "keys:write": "keys:manage",
   "passwordless:send": "passwordless:send",
   "passwordless:verify": "passwordless:verify"

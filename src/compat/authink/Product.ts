@@ -61,15 +61,24 @@ export const Authink: Product<AuthinkError> = {
 }
 
 /**
+ * A verification's failure: no pending request for the email, or a code or token that cannot be one
+ * (`"12a456"`, `"123"`: not 4 to 8 digits), is `invalid` like a wrong code (COMPAT.md §1.7.3: the seed
+ * has three verification codes, and an Authink client shows "wrong code" on `invalid`).
+ */
+const verifyFailureOf = (failure: NativeFailure): Omit<AuthinkFailure, "verify"> => {
+  if (failure._tag === "NotFound") return { status: 400, code: "invalid", message: "No pending code or link matches." }
+  if (failure._tag === "ValidationFailed" && (failure.field === "code" || failure.field === "token")) {
+    return { status: 400, code: "invalid", message: failure.message }
+  }
+  return failureOf(failure)
+}
+
+/**
  * The verifications (`otp/verify`, the `magic-link/verify` extension): `success: false` on every failure,
  * and no pending request for the email is `invalid` (COMPAT.md §1.7.3), not a 404.
  */
 export const AuthinkVerify: Product<AuthinkError> = {
   prefix: PREFIX,
-  fromNative: (failure) =>
-    authinkError({
-      ...(failure._tag === "NotFound" ? { status: 400, code: "invalid", message: "No pending code or link matches." } : failureOf(failure)),
-      verify: true
-    }),
+  fromNative: (failure) => authinkError({ ...verifyFailureOf(failure), verify: true }),
   render
 }
