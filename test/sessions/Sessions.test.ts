@@ -145,7 +145,7 @@ const suite = (db: Layer.Layer<PgClient.PgClient>) =>
           ["user.verified", "live"], ["user.created", "live"], ["login.success", "live"], ["user.verified", "live"], ["login.success", "live"]
         ])
         assert.isTrue(events.every((e) => e.id.startsWith("evt_")))
-        const payload = { userId: a.user.id, email: first.email, phone: null, method: ["otp", "email"], ip: "203.0.113.7" }
+        const payload = { userId: a.user.id, email: first.email, phone: null, method: ["otp", "email"], ip: "203.0.113.7", riskScore: null, isVoip: null }
         assert.deepStrictEqual(events[0]?.payload, payload)
         assert.deepStrictEqual(events[1]?.payload, payload)
         assert.deepStrictEqual(events[4]?.payload, { ...payload, ip: null })
