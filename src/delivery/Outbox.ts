@@ -94,6 +94,9 @@ export interface ClaimOptions {
   readonly only?: MessageKey | undefined
 }
 
+/** The provider a test-mode message is recorded as sent by: nothing is delivered for test keys. */
+export const TEST_OUTBOX = "test-outbox"
+
 export class Outbox extends Context.Service<Outbox, {
   /**
    * Runs on the caller's SqlClient, so it joins the caller's `sql.withTransaction`. Test-mode

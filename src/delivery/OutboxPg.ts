@@ -6,7 +6,7 @@ import { randomId } from "../platform/Crypto.ts"
 import { Secrets } from "../platform/Secrets.ts"
 import { unavailable } from "../platform/Sql.ts"
 import type { Claimed, DeliveryStatus, NewMessage, StoredTestMessage } from "./Outbox.ts"
-import { DeferredPayload, MessagePayload, Outbox } from "./Outbox.ts"
+import { DeferredPayload, MessagePayload, Outbox, TEST_OUTBOX } from "./Outbox.ts"
 
 interface ClaimRow {
   readonly tenantId: TenantId
@@ -44,7 +44,7 @@ export const messageRow = (secrets: Secrets["Service"], message: NewMessage, now
     message.tenantId, id, message.mode, message.authRequestId, message.channel, message.recipient,
     secrets.seal(JSON.stringify(message.email), id),
     message.suppressed ? "suppressed" : test ? "sent" : "queued",
-    test ? "test-outbox" : null, 0, now, message.expiresAt, now, test ? now : null
+    test ? TEST_OUTBOX : null, 0, now, message.expiresAt, now, test ? now : null
   ]
   return { id, values }
 }

@@ -7,6 +7,7 @@ import { SmsError, SmsProvider } from "./SmsProvider.ts"
  */
 export const failover = (providers: ReadonlyArray<SmsProvider["Service"]>): SmsProvider["Service"] =>
   SmsProvider.of({
+    name: providers[0]?.name ?? "none",
     send: (sms) =>
       Effect.gen(function* () {
         const reasons: Array<string> = []

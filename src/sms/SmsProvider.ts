@@ -21,6 +21,8 @@ export class SmsError extends Data.TaggedError("SmsError")<{
 
 /** One method, chosen by configuration (the supabase/auth shape). */
 export class SmsProvider extends Context.Service<SmsProvider, {
+  /** The provider a message goes to first (the name `send` reports when that one accepts it). */
+  readonly name: string
   readonly send: (sms: OutgoingSms) => Effect.Effect<{ readonly provider: string }, SmsError>
 }>()("sesame/SmsProvider") {}
 
@@ -33,6 +35,7 @@ export class CapturedSms extends Context.Service<CapturedSms, {
 
 /** No provider configured (development): the message is only logged, code included, like the email dev outbox. */
 export const layerDevOutbox: Layer.Layer<SmsProvider> = Layer.succeed(SmsProvider)({
+  name: "dev-outbox",
   send: (sms) => Effect.logInfo(`dev sms outbox → to ${sms.to}: ${sms.hint}`).pipe(Effect.as({ provider: "dev-outbox" }))
 })
 
@@ -41,6 +44,7 @@ export const layerCapture: Layer.Layer<SmsProvider | CapturedSms> = Layer.effect
   const sent = yield* Ref.make<ReadonlyArray<OutgoingSms>>([])
   const failure = yield* Ref.make<{ readonly reason: string; readonly permanent: boolean } | null>(null)
   const provider = SmsProvider.of({
+    name: "capture",
     send: (sms) =>
       Effect.flatMap(Ref.get(failure), (f) =>
         f !== null

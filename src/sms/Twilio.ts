@@ -32,6 +32,7 @@ const failureOf = async (response: Response): Promise<SmsError> => {
 /** Twilio Programmable Messaging: `POST /2010-04-01/Accounts/{sid}/Messages.json`, form-encoded, HTTP Basic auth. */
 export const make = (config: TwilioConfig) =>
   SmsProvider.of({
+    name: "twilio",
     send: (sms) =>
       Effect.tryPromise({
         try: async (signal) => {

@@ -28,6 +28,7 @@ export interface SmsWebhookPayload {
  */
 export const make = (config: SmsWebhookConfig) =>
   SmsProvider.of({
+    name: "webhook",
     send: (sms) =>
       Effect.flatMap(Clock.currentTimeMillis, (nowMs) => Effect.tryPromise({
         try: async (signal) => {

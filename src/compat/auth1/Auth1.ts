@@ -1,4 +1,4 @@
-import { Context, Effect, Layer, Option } from "effect"
+import { Context, Effect, Layer } from "effect"
 import type {
   AlreadyUsed, ChannelDisabled, CodeExpired, CodeInvalid, DeliveryFailed, InvalidEmail, InvalidPhone, OriginMismatch, RateLimited,
   RedirectNotAllowed, RefreshTokenReused, RiskBlocked, ServiceUnavailable, TokenExpired, TokenInvalid, TooManyAttempts,
@@ -10,8 +10,9 @@ import type { User } from "../../api/Shapes.ts"
 import { normalizeEmail } from "../../domain/Email.ts"
 import type { Mode } from "../../domain/Ids.ts"
 import { authRequestOfUuid, uuidOfAuthRequest } from "../../domain/RequestUuid.ts"
+import { TEST_OUTBOX } from "../../delivery/Outbox.ts"
 import { Passwordless } from "../../passwordless/Passwordless.ts"
-import { AppConfig } from "../../platform/Config.ts"
+import { SmsProvider } from "../../sms/SmsProvider.ts"
 import { SessionTokens } from "../../sessions/SessionTokens.ts"
 import type { Auth1SessionInfo, Auth1Tokens, Auth1User, Auth1Session, SmsRequest, SmsRequestResponse, SmsVerify } from "./Api.ts"
 import type { Auth1BadRequest } from "./Errors.ts"
@@ -31,14 +32,10 @@ const userOf = (user: User): Auth1User => ({ id: user.id, phone: user.phone, ema
 /**
  * The provider a delivered message would name when the outbox names none: a decoy (sign-up off, an
  * unknown number) is never delivered, and answering without a provider would tell the caller the
- * number has no account. Test keys deliver to the test outbox; live sends try the configured
- * providers in SmsProviderLive's order (Twilio, then the signed webhook; neither: the dev outbox).
+ * number has no account. Test keys deliver to the test outbox; live sends go to the SMS provider
+ * configured first (SmsProvider.name).
  */
-const usualProvider = (config: AppConfig["Service"]) => (mode: Mode): string =>
-  mode === "test" ? "test-outbox"
-  : config.sms !== undefined && Option.isSome(config.sms.twilio) ? "twilio"
-  : config.sms?.webhook !== undefined && Option.isSome(config.sms.webhook) ? "webhook"
-  : "dev-outbox"
+const usualProvider = (sms: SmsProvider["Service"]) => (mode: Mode): string => mode === "test" ? TEST_OUTBOX : sms.name
 
 /**
  * The Auth1 adapter: each method is one Auth1 endpoint, made of native calls and nothing else. The
@@ -62,7 +59,7 @@ export class Auth1 extends Context.Service<Auth1, {
 export const make = Effect.gen(function* () {
   const pw = yield* Passwordless
   const tokens = yield* SessionTokens
-  const providerFor = usualProvider(yield* AppConfig)
+  const providerFor = usualProvider(yield* SmsProvider)
 
   const smsRequest = Effect.fn("Auth1.smsRequest")(function* (caller: Caller, request: SmsRequest) {
     // Sync delivery: the answer names the provider that took the message, and a refusal is SMS_DELIVERY_FAILED.
