@@ -1,5 +1,4 @@
 import { Cause, Context, Effect, Layer, SchemaIssue } from "effect"
-import type { unhandled } from "effect/Types"
 import { isSqlError } from "effect/sql/SqlError"
 import { HttpEffect, HttpMethod, HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpApiError } from "effect/http-api"
@@ -78,8 +77,7 @@ export const guarded = <E, R>(httpEffect: Effect.Effect<HttpServerResponse.HttpS
     )
   })
 
-export const RequestGuardLive = Layer.succeed(RequestGuard)((httpEffect) =>
-  guarded(httpEffect).pipe(Effect.catch((error): Effect.Effect<never, unhandled | ValidationFailed | Internal> => Effect.fail(error))))
+export const RequestGuardLive = Layer.succeed(RequestGuard)(guarded)
 
 export const ApiKeyAuthLive = Layer.effect(ApiKeyAuth)(
   Effect.gen(function* () {
