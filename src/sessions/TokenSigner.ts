@@ -91,6 +91,8 @@ const nonNull = (claims: Record<string, unknown>): JWTPayload =>
   Object.fromEntries(Object.entries(claims).filter(([, v]) => v !== null))
 
 const CLOCK_TOLERANCE_SECONDS = 60
+/** Far above any token we sign (~600–900 characters with every claim). */
+const MAX_ACCESS_TOKEN_LENGTH = 8192
 
 /** At most one re-read per this interval is triggered by tokens naming a kid we do not know. */
 const UNKNOWN_KID_RELOAD_MS = 10_000
@@ -133,6 +135,8 @@ export const makeSigner = Effect.fnUntraced(function*(
   const invalid = () => new TokenInvalid({})
 
   const verifyAccess = Effect.fnUntraced(function*(token: string, now: Date, audience?: TenantId) {
+    // Our access tokens are a few hundred characters: a longer one is malformed, refused before parsing.
+    if (token.length > MAX_ACCESS_TOKEN_LENGTH) return yield* invalid()
     const header = yield* Effect.try({ try: () => decodeProtectedHeader(token), catch: invalid })
     // RFC 8725 §3.1/§3.10: one algorithm, and `kid` only selects among our own keys (jku/x5u are never fetched).
     if (header.alg !== "ES256" || header.typ !== "at+jwt" || typeof header.kid !== "string") return yield* invalid()

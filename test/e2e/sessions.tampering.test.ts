@@ -77,7 +77,10 @@ const suite = (name: string, database: Layer.Layer<Database>) =>
           "id token as access token (typ JWT)": { token: signed.idToken },
           "garbage": { token: "garbage" },
           "three garbage parts": { token: "a.b.c" },
-          "empty": { token: "" }
+          "empty": { token: "" },
+          // over-long: still TOKEN_INVALID, not VALIDATION_FAILED (API.md); both under the header limit
+          "over-long garbage (10,000 chars)": { token: "x".repeat(10_000) },
+          "over-long, JWT-shaped (our header, padded payload)": { token: `${parts(good)[0]}.${"A".repeat(9_000)}.${parts(good)[2]}` }
         }
 
         assert.isTrue((yield* test.sessions.verify({ payload: { token: good } })).valid)

@@ -47,6 +47,15 @@ const suite = (name: string, database: Layer.Layer<Database>) =>
         assert.deepStrictEqual(revoked.map((e) => e.payload), [{ sessionId: first.session.id, userId: first.user.id, reason: "logout" }])
       }))
 
+    it.effect("a malformed refresh token of any length is 401 TOKEN_INVALID (never VALIDATION_FAILED)", () =>
+      Effect.gen(function*() {
+        const app = yield* endUser()
+        for (const refreshToken of ["", "rt_short", "x".repeat(600), `rt_${"A".repeat(43)}${"B".repeat(5_000)}`]) {
+          const refused = yield* Effect.flip(app.token.refresh({ payload: { refreshToken } }))
+          assert.strictEqual(errorCode(refused), "TOKEN_INVALID", `length ${refreshToken.length}`)
+        }
+      }))
+
     it.effect("reuse of a rotated refresh token revokes the session (RFC 9700 §4.14.2)", () =>
       Effect.gen(function*() {
         const { tenant, test } = yield* tenantClients
