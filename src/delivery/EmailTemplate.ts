@@ -1,6 +1,6 @@
 import Mustache from "mustache"
 import { stripBidi } from "../domain/Bidi.ts"
-import { emailTexts, localizedDefaults } from "../templates/EmailTexts.ts"
+import { builtInTexts, emailTexts, localizedDefaults } from "../templates/EmailTexts.ts"
 
 export interface EmailContent {
   readonly subject?: string | undefined
@@ -37,7 +37,8 @@ export interface RenderedEmail {
 
 export const DEFAULT_PRIMARY_COLOR = "#4F46E5"
 export const MAX_HEADER_LENGTH = 200
-export const IGNORE_NOTICE = "If you didn't request this, you can ignore this email."
+/** The English notice (each locale has its own: templates/EmailTexts.ts). */
+export const IGNORE_NOTICE = builtInTexts.en.ignoreNotice
 
 const PRIMARY_COLOR = /^#[0-9a-fA-F]{6}$/u
 const TAGS: [string, string] = ["{{", "}}"]
@@ -147,7 +148,7 @@ const defaultTexts = (input: EmailInput, appName: string, minutes: number): Defa
 }
 
 const LAYOUT = `<!DOCTYPE html>
-<html>
+<html lang="{{lang}}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -165,7 +166,7 @@ const LAYOUT = `<!DOCTYPE html>
 {{#approvalSummary}}
 <tr><td style="padding:16px 32px 0 32px;">
 <table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="border:2px solid {{primaryColor}};border-radius:6px;">
-<tr><td style="padding:16px;font-size:16px;line-height:24px;color:#111827;"><strong>You are approving:</strong> {{approvalSummary}}</td></tr>
+<tr><td style="padding:16px;font-size:16px;line-height:24px;color:#111827;"><strong>{{approvingLabel}}</strong> {{approvalSummary}}</td></tr>
 </table>
 </td></tr>
 {{/approvalSummary}}
@@ -186,7 +187,7 @@ const LAYOUT = `<!DOCTYPE html>
 </tr></table>
 </td></tr>
 <tr><td style="padding:16px 32px 0 32px;font-size:13px;line-height:20px;color:#6b7280;">
-Or copy and paste this link into your browser:<br>
+{{copyLinkLabel}}<br>
 <a href="{{link}}" target="_blank" rel="noopener" style="color:{{primaryColor}};word-break:break-all;">{{link}}</a>
 </td></tr>
 {{/link}}
@@ -255,7 +256,8 @@ export const renderEmail = (input: EmailInput): RenderedEmail => {
   const subjectView: Record<string, string> = Object.create(null)
   Object.assign(subjectView, view, { code: "" })
 
-  const defaults = emailTexts(input.locale).locale === "en" ? defaultTexts(input, appName, minutes) : localizedDefaults(input, appName, minutes)
+  const { locale, texts } = emailTexts(input.locale)
+  const defaults = locale === "en" ? defaultTexts(input, appName, minutes) : localizedDefaults(input, appName, minutes)
   const userText = (value: string | undefined, fallback: string, v: Readonly<Record<string, string>> = view): string =>
     value === undefined || value.trim() === "" ? fallback : renderUserText(value, v)
 
@@ -273,17 +275,20 @@ export const renderEmail = (input: EmailInput): RenderedEmail => {
   const html = layoutWriter.render(
     LAYOUT,
     {
+      lang: locale,
       subject,
       appName,
       logoUrl,
       headerText,
       approvalSummary,
+      approvingLabel: texts.approving,
+      copyLinkLabel: texts.copyLink,
       bodyParagraphs: body,
       code,
       link,
       linkText,
       primaryColor,
-      ignoreNotice: IGNORE_NOTICE,
+      ignoreNotice: texts.ignoreNotice,
       infoParagraphs: info,
       footerParagraphs: footer
     },
@@ -293,12 +298,12 @@ export const renderEmail = (input: EmailInput): RenderedEmail => {
 
   const text = [
     headerText,
-    approvalSummary === "" ? undefined : `You are approving: ${approvalSummary}`,
+    approvalSummary === "" ? undefined : `${texts.approving} ${approvalSummary}`,
     ...plainParagraphs(body),
-    code === "" ? undefined : `Your code: ${code}`,
+    code === "" ? undefined : `${texts.yourCode} ${code}`,
     link === "" ? undefined : `${linkText}: ${link}`,
     ...plainParagraphs(info),
-    IGNORE_NOTICE,
+    texts.ignoreNotice,
     ...plainParagraphs(footer)
   ]
     .filter((part): part is string => part !== undefined && part !== "")

@@ -15,6 +15,11 @@ export interface EmailTexts {
   readonly linkSignin: string
   readonly linkSignup: string
   readonly sms: string
+  /** The fixed words around the content: before an approval summary, the code, the link's plain copy; the notice. */
+  readonly approving: string
+  readonly yourCode: string
+  readonly copyLink: string
+  readonly ignoreNotice: string
 }
 
 const TEXTS: Record<BuiltInLocale, EmailTexts> = {
@@ -26,7 +31,10 @@ const TEXTS: Record<BuiltInLocale, EmailTexts> = {
     bodyLink: "Click the button below to {purpose}. The link expires in {min} minutes.",
     bodyLinkOtp: "Click the button below to {purpose}, or enter the code shown. Both expire in {min} minutes.",
     linkSignin: "Sign in to {app}", linkSignup: "Confirm email",
-    sms: "Your {{appName}} code is {{code}}. It expires in {{expiresInMinutes}} minutes."
+    sms: "Your {{appName}} code is {{code}}. It expires in {{expiresInMinutes}} minutes.",
+    approving: "You are approving:", yourCode: "Your code:",
+    copyLink: "Or copy and paste this link into your browser:",
+    ignoreNotice: "If you didn't request this, you can ignore this email."
   },
   fr: {
     subjectOtp: "Votre code de connexion {app}", subjectLink: "Connexion à {app}", subjectSignup: "Confirmez votre e-mail pour {app}",
@@ -36,7 +44,10 @@ const TEXTS: Record<BuiltInLocale, EmailTexts> = {
     bodyLink: "Cliquez sur le bouton ci-dessous pour {purpose}. Le lien expire dans {min} minutes.",
     bodyLinkOtp: "Cliquez sur le bouton ci-dessous pour {purpose}, ou saisissez le code affiché. Les deux expirent dans {min} minutes.",
     linkSignin: "Se connecter à {app}", linkSignup: "Confirmer l'e-mail",
-    sms: "Votre code {{appName}} est {{code}}. Il expire dans {{expiresInMinutes}} minutes."
+    sms: "Votre code {{appName}} est {{code}}. Il expire dans {{expiresInMinutes}} minutes.",
+    approving: "Vous approuvez :", yourCode: "Votre code :",
+    copyLink: "Ou copiez et collez ce lien dans votre navigateur :",
+    ignoreNotice: "Si vous n'êtes pas à l'origine de cette demande, vous pouvez ignorer cet e-mail."
   },
   de: {
     subjectOtp: "Ihr Anmeldecode für {app}", subjectLink: "Bei {app} anmelden", subjectSignup: "Bestätigen Sie Ihre E-Mail für {app}",
@@ -46,7 +57,10 @@ const TEXTS: Record<BuiltInLocale, EmailTexts> = {
     bodyLink: "Klicken Sie auf die Schaltfläche unten, um {purpose}. Der Link läuft in {min} Minuten ab.",
     bodyLinkOtp: "Klicken Sie auf die Schaltfläche unten oder geben Sie den angezeigten Code ein, um {purpose}. Beide laufen in {min} Minuten ab.",
     linkSignin: "Bei {app} anmelden", linkSignup: "E-Mail bestätigen",
-    sms: "Ihr {{appName}}-Code lautet {{code}}. Er läuft in {{expiresInMinutes}} Minuten ab."
+    sms: "Ihr {{appName}}-Code lautet {{code}}. Er läuft in {{expiresInMinutes}} Minuten ab.",
+    approving: "Sie bestätigen:", yourCode: "Ihr Code:",
+    copyLink: "Oder kopieren Sie diesen Link in die Adresszeile Ihres Browsers:",
+    ignoreNotice: "Wenn Sie dies nicht angefordert haben, können Sie diese E-Mail ignorieren."
   },
   es: {
     subjectOtp: "Tu código de acceso a {app}", subjectLink: "Inicia sesión en {app}", subjectSignup: "Confirma tu correo para {app}",
@@ -56,9 +70,15 @@ const TEXTS: Record<BuiltInLocale, EmailTexts> = {
     bodyLink: "Pulsa el botón de abajo para {purpose}. El enlace caduca en {min} minutos.",
     bodyLinkOtp: "Pulsa el botón de abajo para {purpose} o introduce el código. Ambos caducan en {min} minutos.",
     linkSignin: "Iniciar sesión en {app}", linkSignup: "Confirmar correo",
-    sms: "Tu código de {{appName}} es {{code}}. Caduca en {{expiresInMinutes}} minutos."
+    sms: "Tu código de {{appName}} es {{code}}. Caduca en {{expiresInMinutes}} minutos.",
+    approving: "Estás aprobando:", yourCode: "Tu código:",
+    copyLink: "O copia y pega este enlace en tu navegador:",
+    ignoreNotice: "Si no lo has solicitado, puedes ignorar este correo."
   }
 }
+
+/** Every built-in locale's texts (tests check that a rendered email holds no other locale's words). */
+export const builtInTexts: Readonly<Record<BuiltInLocale, EmailTexts>> = TEXTS
 
 export const emailTexts = (locale: string | null | undefined): { readonly locale: BuiltInLocale; readonly texts: EmailTexts } => {
   const picked = pickLocale(locale, BUILT_IN_LOCALES, "en")

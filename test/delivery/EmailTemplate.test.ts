@@ -8,6 +8,8 @@ import {
   MAX_HEADER_LENGTH,
   renderEmail
 } from "../../src/delivery/EmailTemplate.ts"
+import { builtInTexts } from "../../src/templates/EmailTexts.ts"
+import { BUILT_IN_LOCALES, type BuiltInLocale } from "../../src/templates/Locale.ts"
 
 const LINK = "https://auth.example.com/l/tok_abc"
 
@@ -360,4 +362,42 @@ describe("renderEmail: infoText (Transmit's info text)", () => {
   it("is absent unless given", () => {
     expect(renderEmail(base()).html).not.toContain("padding:16px 32px 0 32px;font-size:14px")
   })
+})
+
+describe("renderEmail: every string a user reads follows the locale", () => {
+  const decode = (html: string) =>
+    html.replace(/<[^>]*>/gu, " ").replace(/&#(\d+);/gu, (_, n: string) => String.fromCodePoint(Number(n)))
+      .replace(/&#x([0-9a-f]+);/giu, (_, n: string) => String.fromCodePoint(Number.parseInt(n, 16)))
+      .replace(/&quot;/gu, "\"").replace(/&lt;/gu, "<").replace(/&gt;/gu, ">").replace(/&amp;/gu, "&")
+  /** A locale's fixed words: its texts cut at the placeholders, pieces of 5+ characters. */
+  const fragments = (locale: BuiltInLocale): ReadonlySet<string> => {
+    const texts: ReadonlyArray<string> = Object.values(builtInTexts[locale])
+    return new Set(texts.flatMap((text) =>
+      text.split(/\{\{?\w+\}?\}/u).map((piece) => piece.trim()).filter((piece) => piece.length >= 5)))
+  }
+  const variants = (["OTP", "LINK", "LINK_OTP"] as const).flatMap((type) =>
+    (["SIGNIN", "SIGNUP"] as const).map((template) => ({ type, template })))
+
+  for (const locale of BUILT_IN_LOCALES) {
+    it(`${locale}: no word of another locale in the subject, the HTML or the text part`, () => {
+      const own = fragments(locale)
+      const foreign = BUILT_IN_LOCALES.filter((l) => l !== locale)
+        .flatMap((l) => [...fragments(l)].filter((f) => ![...own].some((o) => o.includes(f))).map((f) => [l, f] as const))
+      expect(foreign.length).toBeGreaterThan(20)
+      for (const variant of variants) {
+        const email = renderEmail(base({ ...variant, locale, approval: { summary: "Pay 1 EUR", transactionId: "tx_1" } }))
+        const read = [email.subject, decode(email.html), email.text].join("\n")
+        for (const [other, fragment] of foreign) {
+          expect(read, `${locale} ${variant.type} ${variant.template}: "${fragment}" (${other})`).not.toContain(fragment)
+        }
+        // and its own fixed words are there
+        const t = builtInTexts[locale]
+        expect(email.text).toContain(t.ignoreNotice)
+        expect(email.text).toContain(`${t.approving} Pay 1 EUR`)
+        if (variant.type !== "LINK") expect(email.text).toContain(`${t.yourCode} 012345`)
+        if (variant.type !== "OTP") expect(decode(email.html)).toContain(t.copyLink)
+        expect(email.html).toContain(`<html lang="${locale}">`)
+      }
+    })
+  }
 })
