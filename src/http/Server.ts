@@ -15,6 +15,7 @@ import { AdminHandlers } from "./AdminHandlers.ts"
 import { ExchangeHandlers } from "./ExchangeHandlers.ts"
 import { Handlers } from "./Handlers.ts"
 import { LinkPageRoutes } from "./LinkPage.ts"
+import { DocsRoutes } from "./Docs.ts"
 import { EdgeLive } from "./Edge.ts"
 import * as KeyResolverLive from "./KeyResolver.ts"
 import { ApiKeyAuthLive, RequestGuardLive } from "./Middleware.ts"
@@ -43,6 +44,8 @@ export const ApiRoutes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json
   Layer.provide(KeyResolverLive.layer),
   // the hosted link page (#7): plain HTML routes beside the HttpApi
   Layer.merge(LinkPageRoutes),
+  // the API reference at /docs (Scalar), from the same contract
+  Layer.merge(DocsRoutes),
   // unknown routes under a compatibility prefix answer in that product's words (compat/Products.ts)
   Layer.merge(CompatFallbackRoutes),
   Layer.merge(EdgeLive),
