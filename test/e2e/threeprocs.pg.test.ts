@@ -82,19 +82,16 @@ describe.skipIf(!hasPostgres)("three server processes on one PostgreSQL behind a
       WEBHOOK_RETRY_BASE_MS: "2",
       WEBHOOK_TIMEOUT_MS: "2000"
     }
-    // The CLI migrates the empty database first.
-    main = parseTenant(await cli(["tenant", "create", "--name", "Main", "--json"], env))
-    const tenants = Promise.all([
-      cli(["tenant", "create", "--name", "Limits", "--json"], env),
-      cli(["tenant", "create", "--name", "Hooks", "--json"], env)
-    ])
-    tenants.catch(() => undefined) // awaited below, after the servers
+    // All three start together on the empty database: each runs the migrations at start, and the
+    // migrator's table lock makes them apply each migration once (README "Deploying").
     const started = await Promise.allSettled(ports.map((port) => startServer({ ...env, PORT: String(port) }, { timeoutMs: 40_000 })))
     for (const s of started) if (s.status === "fulfilled") servers.push(s.value)
     for (const s of started) if (s.status === "rejected") throw s.reason
-    const [limitsOut, hooksOut] = await tenants
-    limits = parseTenant(limitsOut)
-    hooks = parseTenant(hooksOut)
+    const [mainOut, limitsOut, hooksOut] = await Promise.all(["Main", "Limits", "Hooks"].map((name) =>
+      cli(["tenant", "create", "--name", name, "--json"], env)))
+    main = parseTenant(mainOut ?? "")
+    limits = parseTenant(limitsOut ?? "")
+    hooks = parseTenant(hooksOut ?? "")
   }, 60_000)
 
   afterAll(async () => {
