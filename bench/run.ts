@@ -35,6 +35,10 @@
  *   BENCH_SKIP_PEER=1      no peer (Better Auth)
  *   BENCH_WORKERS=N        also run Sesame with WORKERS=N (node:cluster) after the others, as server "sesame ×N"
  *                          (CPU and RSS summed over its processes; not in the ratio table, which is one process each)
+ *   BENCH_PROCESSES=N      also run N separate `sesame serve` processes (one PUBLIC_URL, one database) behind the
+ *                          round-robin proxy of bench/proxy.ts (test/support/Proxy.ts, a process of its own), as
+ *                          server "sesame N procs": CPU and RSS summed over the N Sesame processes; the proxy's CPU
+ *                          per request is shown apart (proxy CPU ms/req) and not counted as Sesame's
  *   BENCH_PEER_RATE_LIMIT  memory (default: Better Auth's limiter on, in its in-memory store, the bench paths raised
  *                          to 1,000,000/min) | off (its limiter disabled)
  *   BENCH_RESULTS=1        append the report (date, commit, machine, tables) to bench/RESULTS.md
@@ -160,6 +164,8 @@ interface Server {
   readonly base: string
   readonly startupMs: number
   readonly output: Array<string>
+  /** The processes whose CPU and memory are the server's, when not `child` and its descendants (behind a proxy). */
+  readonly members?: ReadonlyArray<Server>
 }
 
 const freePort = () =>
@@ -220,8 +226,18 @@ const backendCpu = async (db: string) => {
   return new Map(pids.split(",").filter((p) => /^\d+$/.test(p)).map((p) => [Number(p), cpuMsOne(Number(p))] as const))
 }
 
+/** The server's own process trees: its members' behind a proxy, else its child's. */
+const pidsOf = (server: Server): Array<number | undefined> =>
+  server.members === undefined ? [server.child.pid] : server.members.map((m) => m.child.pid)
+
+const serverCpuMs = (server: Server) => pidsOf(server).reduce<number>((sum, pid) => sum + cpuMsOf(pid), 0)
+
+const serverRss = (server: Server) =>
+  pidsOf(server).map(rssOf).reduce((a, b) => ({ rssMb: a.rssMb + b.rssMb, peakMb: a.peakMb + b.peakMb }), { rssMb: 0, peakMb: 0 })
+
+/** Spawns `node ARGS…` on PORT (extraEnv's, else a free one) and waits for /readyz. */
 const start = async (name: string, db: string, args: ReadonlyArray<string>, extraEnv: Record<string, string>): Promise<Server> => {
-  const port = await freePort()
+  const port = extraEnv["PORT"] !== undefined ? Number(extraEnv["PORT"]) : await freePort()
   const base = `http://127.0.0.1:${port}`
   const output: Array<string> = []
   const t0 = performance.now()
@@ -297,6 +313,8 @@ interface Phase {
   readonly cpuMsPerReq: number
   /** CPU of the database's backends (connections open during the phase) per request. */
   readonly pgCpuMsPerReq: number
+  /** Behind a proxy (BENCH_PROCESSES): the proxy process's CPU per request, not in cpuMsPerReq. */
+  readonly proxyCpuMsPerReq?: number
   readonly sample?: string
 }
 
@@ -409,10 +427,12 @@ const measure = async (
 ): Promise<Phase> => {
   process.stderr.write(`  ${server.name} ${phase} c${options.connections}: ` +
     `${options.amount === undefined ? `${options.seconds} s` : `${options.amount} requests (≤ ${options.seconds} s)`} … `)
-  const cpu0 = cpuMsOf(server.child.pid)
+  const cpu0 = serverCpuMs(server)
+  const proxyCpu0 = server.members === undefined ? 0 : cpuMsOf(server.child.pid)
   const backends0 = await backendCpu(server.db)
   const { result, sample, elapsedS } = await cannon(server, path, headers, bodyOf, options)
-  const cpuMs = cpuMsOf(server.child.pid) - cpu0
+  const cpuMs = serverCpuMs(server) - cpu0
+  const proxyCpuMs = server.members === undefined ? undefined : cpuMsOf(server.child.pid) - proxyCpu0
   const backends1 = await backendCpu(server.db)
   let pgCpuMs = 0
   for (const [pid, ms] of backends1) {
@@ -435,9 +455,10 @@ const measure = async (
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
     statusCodes,
-    ...rssOf(server.child.pid),
+    ...serverRss(server),
     cpuMsPerReq: cpuMs / requests,
     pgCpuMsPerReq: pgCpuMs / requests,
+    ...(proxyCpuMs === undefined ? {} : { proxyCpuMsPerReq: proxyCpuMs / requests }),
     ...(sample === undefined ? {} : { sample })
   }
   if (env.BENCH_HEAP_SNAPSHOT === "1" && server.name === "sesame") {
@@ -445,7 +466,8 @@ const measure = async (
     await sleep(5_000)
   }
   process.stderr.write(`${row.reqPerSec.toFixed(0)} req/s, p99 ${row.p99} ms, non-2xx ${row.non2xx}, errors ${row.errors}, ` +
-    `CPU ms/req: server ${row.cpuMsPerReq.toFixed(2)}, PostgreSQL ${row.pgCpuMsPerReq.toFixed(2)}\n`)
+    `CPU ms/req: server ${row.cpuMsPerReq.toFixed(2)}, PostgreSQL ${row.pgCpuMsPerReq.toFixed(2)}` +
+    `${row.proxyCpuMsPerReq === undefined ? "" : `, proxy ${row.proxyCpuMsPerReq.toFixed(2)}`}\n`)
   if (sample !== undefined) process.stderr.write(`    first non-2xx: ${sample}\n`)
   return row
 }
@@ -550,7 +572,8 @@ interface ServerSummary {
 }
 
 const WORKERS = Number(env.BENCH_WORKERS ?? 0)
-const SERVER_ORDER = ["sesame", "floor", "peer", `sesame ×${WORKERS}`]
+const PROCESSES = Number(env.BENCH_PROCESSES ?? 0)
+const SERVER_ORDER = ["sesame", "floor", "peer", `sesame ×${WORKERS}`, `sesame ${PROCESSES} procs`]
 const PHASE_ORDER = ["send", "verify"]
 
 /** Sesame/other for req/s, CPU per request (server + PostgreSQL) and p99, per phase and connection count. */
@@ -785,6 +808,28 @@ const main = async () => {
       note: `WORKERS=${WORKERS}: a primary and ${WORKERS} workers sharing the port (RSS and CPU summed over the processes)`
     })
     await stop(many)
+  }
+
+  // N separate processes behind the round-robin proxy (README "Deploying"): the same key, the same database.
+  if (PROCESSES > 1) {
+    const name = `sesame ${PROCESSES} procs`
+    const proxyPort = await freePort()
+    const publicUrl = `http://127.0.0.1:${proxyPort}`
+    const members = await Promise.all(Array.from({ length: PROCESSES }, (_, i) =>
+      start(`${name} #${i + 1}`, db, npmStart, { ...serverEnv, PUBLIC_URL: publicUrl, TRUST_PROXY: "127.0.0.1/32" })))
+    const proxy = await start(`${name} proxy`, db, ["bench/proxy.ts"], { PORT: String(proxyPort), BACKENDS: members.map((m) => m.base).join(",") })
+    const proxied: Server = { ...proxy, name, members }
+    const readyRssMb = serverRss(proxied).rssMb
+    rows.push(...await phases(proxied, sesameProtocol(testKey), "n"))
+    servers.push({
+      server: name, version: commit, startupMs: Math.max(...members.map((m) => m.startupMs)), readyRssMb, peakMb: serverRss(proxied).peakMb,
+      note: `${PROCESSES} \`sesame serve\` behind bench/proxy.ts (round robin; RSS and CPU summed over the Sesame processes, ` +
+        `the proxy's CPU apart); startup: the slowest, started together`
+    })
+    const proxyCpu = rows.filter((r) => r.server === name).map((r) => `${r.phase} c${r.connections} ${fmt(r.proxyCpuMsPerReq ?? NaN, 2)}`)
+    console.log(`${name}: the proxy's own CPU ms/req (not in the table's CPU): ${proxyCpu.join(", ")}`)
+    await stop(proxy)
+    await Promise.all(members.map(stop))
   }
 
   const loadAfter = load()
