@@ -8,6 +8,7 @@ import signingKeyModes from "./0007_signing_key_modes.ts"
 import settingsPerMode from "./0008_settings_per_mode.ts"
 import hotPaths from "./0009_hot_paths.ts"
 import compat from "./0010_compat.ts"
+import retention from "./0011_retention.ts"
 
 // `<id>_<name>` → migration effect, the shape `Migrator.fromRecord` loads. Static imports keep
 // every migration in the build and type-checked (each must need nothing but SqlClient).
@@ -21,5 +22,6 @@ export const migrations = {
   "0007_signing_key_modes": signingKeyModes,
   "0008_settings_per_mode": settingsPerMode,
   "0009_hot_paths": hotPaths,
-  "0010_compat": compat
+  "0010_compat": compat,
+  "0011_retention": retention
 }

@@ -20,6 +20,8 @@ import * as ApiKeysLive from "./keys/ApiKeys.ts"
 import * as SecretsLive from "./platform/Secrets.ts"
 import { ACTIVATION_DELAY_MS } from "./sessions/SigningKeys.ts"
 import { rotate } from "./sessions/TokenSignerLive.ts"
+import * as RetentionLive from "./retention/Retention.ts"
+import * as RetentionStorePg from "./retention/RetentionStorePg.ts"
 
 const usage = `Usage: sesame <command>
   serve                                   run the server (runs pending migrations first)
@@ -28,7 +30,8 @@ const usage = `Usage: sesame <command>
   key create --tenant ID --mode live|test [--scopes a,b] [--json]
   key revoke ID
   keys rotate [--mode live|test] [--json] new JWT signing keys, for both modes unless --mode names one
-                                          (old ones stay in their JWKS until their tokens expire)`
+                                          (old ones stay in their JWKS until their tokens expire)
+  retention sweep [--json]                one retention pass now (README "Retention"); prints what it removed`
 
 class UsageError extends Error {
   override readonly name = "UsageError"
@@ -126,6 +129,17 @@ const program: Effect.Effect<void, unknown, AppConfig> = Effect.gen(function* ()
         : rotated.map(({ mode, kid }) =>
           `${mode} signing key ${kid} is in ${jwksOf(mode)} now and signs new ${mode} tokens from ${signsFrom} at the latest;`
         ).join("\n") + "\nthe previous keys stay in their JWKS until every token they signed has expired.")
+    }
+    case "retention sweep": {
+      const settings = (yield* AppConfig).retention ?? (yield* RetentionLive.defaults)
+      const counts = yield* Effect.provide(
+        Effect.flatMap(RetentionLive.Retention, (retention) => retention.sweep),
+        Layer.effect(RetentionLive.Retention)(RetentionLive.make(settings)).pipe(
+          Layer.provide(RetentionStorePg.layer), Layer.provide(AdminLayer))
+      )
+      return yield* Console.log(opts.json === true
+        ? JSON.stringify(counts)
+        : Object.entries(counts).map(([kind, n]) => `${kind}: ${n}`).join("\n"))
     }
     default:
       return yield* Effect.fail(new UsageError(`unknown command: ${[command, sub].filter(Boolean).join(" ")}\n${usage}`))

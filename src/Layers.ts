@@ -40,6 +40,8 @@ import * as WebhookSender from "./webhooks/Sender.ts"
 import * as WebhookStorePg from "./webhooks/WebhookStorePg.ts"
 import * as WebhooksLive from "./webhooks/Webhooks.ts"
 import * as WebhookWorker from "./webhooks/Worker.ts"
+import * as RetentionLive from "./retention/Retention.ts"
+import * as RetentionStorePg from "./retention/RetentionStorePg.ts"
 
 /** PostgreSQL when DATABASE_URL is set, otherwise the embedded PGlite in SESAME_DATA_DIR. */
 export const DatabaseLive = Layer.unwrap(Effect.map(AppConfig, (config) =>
@@ -71,7 +73,8 @@ export const servicesOn = <E, R>(
   const base = Layer.mergeAll(database, SecretsLive.layer)
   const stores = Layer.mergeAll(
     CodeStorePg.layer, TenantsLive.layer, ApiKeysLive.layer, TransactionLive.layer, OutboxPg.layer, TokenSignerLive.layer,
-    rateLimiter, AuditPg.layer, AccountsLive.layer, ExchangeCodesPg.layer, RiskScorerPg.layer, HealthLive.layer
+    rateLimiter, AuditPg.layer, AccountsLive.layer, ExchangeCodesPg.layer, RiskScorerPg.layer, HealthLive.layer,
+    RetentionStorePg.layer
   )
   // The server writes a send in one statement (IssueStorePg); with another limiter (the limiter
   // benchmark) the send goes through that limiter and a transaction instead.
@@ -90,7 +93,7 @@ export const servicesOn = <E, R>(
   )
   const verify = rateLimiter === RateLimiterPg.layer ? VerifyStorePg.layer : VerifyStoreComposed
   return Layer.mergeAll(PasswordlessLive.layer.pipe(Layer.provide(verify)), KeyAdminLive.layer, TenantAdminLive.layer, ExchangeLive.layer, TemplatePreviewLive.layer,
-    TestOutboxLive.layer, ClientCredentialsLive.layer).pipe(
+    TestOutboxLive.layer, ClientCredentialsLive.layer, RetentionLive.layer).pipe(
     Layer.provideMerge(sessions),
     Layer.provideMerge(delivery),
     Layer.provideMerge(webhooks),

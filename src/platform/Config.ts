@@ -1,4 +1,4 @@
-import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
+import { Config, Context, Effect, Layer, Option, Redacted, Schema } from "effect"
 
 export interface SmsConfig {
   /** TWILIO_ACCOUNT_SID + TWILIO_AUTH_TOKEN + (TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID) */
@@ -17,6 +17,30 @@ export interface SmsConfig {
   }>
   /** SMS_TIMEOUT_MS: how long one provider request may take before the next provider is tried. */
   readonly timeoutMs: number
+}
+
+/** Retention (#13): how long each kind of row is kept (milliseconds), and the sweep's pace. */
+export interface RetentionConfig {
+  /** RETENTION_ENABLED: the background sweep in every server process (`sesame retention sweep` runs anyway). */
+  readonly enabled: boolean
+  /** RETENTION_INTERVAL_MS: mean pause between sweeps; each pause is drawn uniformly from 0.5–1.5× it. */
+  readonly intervalMs: number
+  /** RETENTION_BATCH_SIZE: rows per statement. */
+  readonly batchSize: number
+  /** Auth requests, after their expiry. */
+  readonly authRequestsMs: number
+  /** Exchange codes (used or not), after their expiry. */
+  readonly exchangeCodesMs: number
+  /** Payloads of closed messages that still hold one, after the message was created. */
+  readonly payloadsMs: number
+  /** Closed live-mode messages, after they were created. */
+  readonly messagesMs: number
+  /** Test-mode messages (the test outbox), after they were created. */
+  readonly testMessagesMs: number
+  readonly eventsMs: number
+  /** Finished webhook deliveries, after they finished. */
+  readonly webhookDeliveriesMs: number
+  readonly auditMs: number
 }
 
 /** Sesame's process configuration: the one place that reads the environment (DESIGN.md "Configuration"). */
@@ -46,7 +70,30 @@ export class AppConfig extends Context.Service<AppConfig, {
   readonly webhookTimeoutMs?: number
   /** SMS providers (#4), tried in order; none → the dev outbox. */
   readonly sms?: SmsConfig
+  /** Retention (#13). Absent (a hand-built test config) → no background sweep. */
+  readonly retention?: RetentionConfig
 }>()("sesame/AppConfig") {}
+
+const HOUR_MS = 3_600_000
+const DAY_MS = 86_400_000
+const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
+const period = (name: string, unitMs: number, fallback: number) =>
+  Config.schema(NonNegativeInt, name).pipe(Config.withDefault(fallback), Config.map((n) => n * unitMs))
+
+export const retentionConfig: Config.Config<RetentionConfig> = Config.all({
+  enabled: Config.Boolean("RETENTION_ENABLED").pipe(Config.withDefault(true)),
+  intervalMs: Config.schema(PositiveInt, "RETENTION_INTERVAL_MS").pipe(Config.withDefault(600_000)),
+  batchSize: Config.schema(PositiveInt, "RETENTION_BATCH_SIZE").pipe(Config.withDefault(1000)),
+  authRequestsMs: period("RETENTION_AUTH_REQUESTS_HOURS", HOUR_MS, 168),
+  exchangeCodesMs: period("RETENTION_EXCHANGE_CODES_HOURS", HOUR_MS, 24),
+  payloadsMs: period("RETENTION_PAYLOADS_HOURS", HOUR_MS, 0),
+  messagesMs: period("RETENTION_MESSAGES_DAYS", DAY_MS, 30),
+  testMessagesMs: period("RETENTION_TEST_MESSAGES_DAYS", DAY_MS, 7),
+  eventsMs: period("RETENTION_EVENTS_DAYS", DAY_MS, 30),
+  webhookDeliveriesMs: period("RETENTION_WEBHOOK_DELIVERIES_DAYS", DAY_MS, 30),
+  auditMs: period("RETENTION_AUDIT_DAYS", DAY_MS, 365)
+})
 
 export const config = Config.all({
   port: Config.Port("PORT").pipe(Config.withDefault(8787)),
@@ -73,7 +120,8 @@ export const config = Config.all({
   twilioBaseUrl: Config.String("TWILIO_BASE_URL").pipe(Config.withDefault("https://api.twilio.com")),
   smsWebhookUrl: Config.option(Config.String("SMS_WEBHOOK_URL")),
   smsWebhookSecret: Config.option(Config.Redacted("SMS_WEBHOOK_SECRET")),
-  smsTimeoutMs: Config.Int("SMS_TIMEOUT_MS").pipe(Config.withDefault(10_000))
+  smsTimeoutMs: Config.Int("SMS_TIMEOUT_MS").pipe(Config.withDefault(10_000)),
+  retention: retentionConfig
 })
 
 export const layer = Layer.effect(AppConfig)(
@@ -123,7 +171,8 @@ export const layer = Layer.effect(AppConfig)(
           ? Option.some({ url: c.smsWebhookUrl.value, secret: c.smsWebhookSecret.value })
           : Option.none(),
         timeoutMs: c.smsTimeoutMs
-      }
+      },
+      retention: c.retention
     }
   })
 )

@@ -162,4 +162,23 @@ describe.skipIf(!hasPostgres)("sesame CLI (PostgreSQL)", () => {
     const again = await runCli(["key", "revoke", "key_doesnotexist0000000000"], env)
     assert.notStrictEqual(again.code, 0, "revoking an unknown key fails")
   }, 60_000)
+
+  it("retention sweep: one pass now, with the configured periods; --json prints the counts", async () => {
+    const env = await freshEnv()
+    assert.strictEqual((await runCli(["migrate"], env)).code, 0)
+    const day = 86_400_000
+    await Effect.runPromise(Effect.scoped(Effect.gen(function* () {
+      const sql = yield* PgClient.PgClient
+      for (const [id, age] of [["aud_old", 3 * day], ["aud_new", day / 2]] as const) {
+        yield* sql`INSERT INTO audit_log (tenant_id, id, mode, type, details, created_at)
+          VALUES ('ten_x', ${id}, 'live', 'key.created', '{}'::jsonb, ${new Date(Date.now() - age)})`
+      }
+    })).pipe(Effect.provide(layerPostgres(Redacted.make(env.DATABASE_URL)))))
+    const swept = await runCli(["retention", "sweep", "--json"], { ...env, RETENTION_AUDIT_DAYS: "2" })
+    assert.strictEqual(swept.code, 0, swept.stderr)
+    const counts: unknown = JSON.parse(swept.stdout)
+    assert.isTrue(isRecord(counts) && counts.audit === 1 && counts.authRequests === 0, swept.stdout)
+    const again = await runCli(["retention", "sweep"], { ...env, RETENTION_AUDIT_DAYS: "2" })
+    assert.include(again.stdout, "audit: 0")
+  }, 60_000)
 })

@@ -8,7 +8,7 @@ const T0 = 1_800_000_000_000
 const at = (ms: number) => new Date(T0 + ms)
 const hash = (s: string) => sha256(s)
 
-const rowFor = (key: Key, overrides: Partial<AuthRequestRow> = {}): AuthRequestRow => ({
+export const rowFor = (key: Key, overrides: Partial<AuthRequestRow> = {}): AuthRequestRow => ({
   tenantId: key.tenantId, id: AuthRequestId.make(randomId("ar")), mode: key.mode, channel: "email", type: "LINK_OTP",
   identifier: "c@example.com", email: "c@example.com", phone: null, codeHash: hash("code"), codeLength: 6,
   linkHash: hash(randomId("link")), codeChallenge: null, redirectUrl: "https://app.example.com/cb", state: null,

@@ -5,7 +5,7 @@ import { HttpApiClient } from "effect/http-api"
 import { Api } from "../../src/api/Api.ts"
 import { ApiRoutes } from "../../src/http/Server.ts"
 import { servicesOn } from "../../src/Layers.ts"
-import { AppConfig, type SmsConfig } from "../../src/platform/Config.ts"
+import { AppConfig, type RetentionConfig, type SmsConfig } from "../../src/platform/Config.ts"
 import type { Database } from "../../src/platform/Database.ts"
 import { createTenantWithKeys } from "../../src/tenants/Bootstrap.ts"
 
@@ -23,6 +23,8 @@ export interface TestConfig {
   readonly sms?: SmsConfig
   /** TRUST_PROXY: the proxies whose X-Forwarded-* headers count. */
   readonly trustProxy?: ReadonlyArray<string>
+  /** Retention (#13): unset → no background sweep. */
+  readonly retention?: RetentionConfig
 }
 
 export const testConfig = (options: TestConfig = {}) =>
@@ -43,7 +45,8 @@ export const testConfig = (options: TestConfig = {}) =>
     ...(options.webhookRetryBaseMs === undefined ? {} : { webhookRetryBaseMs: options.webhookRetryBaseMs }),
     ...(options.webhookTimeoutMs === undefined ? {} : { webhookTimeoutMs: options.webhookTimeoutMs }),
     ...(options.sms === undefined ? {} : { sms: options.sms }),
-    ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy })
+    ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
+    ...(options.retention === undefined ? {} : { retention: options.retention })
   })
 
 /** The real server (all services, HTTP on a random port) on the given database. */
