@@ -3,6 +3,7 @@
 // a warm compile cache no TypeScript has to be stripped at all: Node ≥ 22.18 runs the TypeScript
 // sources directly (see README "Requirements"), but loading its type stripper costs ~50 ms and ~17 MB.
 // Nothing heavy is imported statically: this file tunes the process before the program loads.
+import { existsSync } from "node:fs"
 import { enableCompileCache } from "node:module"
 import { setFlagsFromString } from "node:v8"
 
@@ -16,4 +17,7 @@ enableCompileCache()
 // as far as it needs) and costs a few more mark-compacts of a few ms each.
 setFlagsFromString("--heap-growing-percent=100")
 
-await import("../src/Commands.ts")
+// In the repository the TypeScript sources run as they are. An installed package ships no src/ (and
+// Node refuses to strip types under node_modules), so it runs the build, dist/ (`npm run build`).
+const sources = new URL("../src/Commands.ts", import.meta.url)
+await import(existsSync(sources) && !sources.pathname.includes("/node_modules/") ? sources.href : "../dist/src/Commands.js")

@@ -17,8 +17,12 @@ import { WebhooksApi } from "./Webhooks.ts"
 import { WellknownApi } from "./Wellknown.ts"
 import { TransmitApi } from "../compat/transmit/Api.ts"
 
-/** The one definition of Sesame's public HTTP contract: server, OpenAPI document and client derive from it. */
-export class Api extends HttpApi.make("sesame")
+/**
+ * Sesame's own API (`/v1`, the well-known documents, OIDC): every error is `{ code, message, status }`.
+ * The Promise client (src/promise.ts) derives from it; the compatibility groups below keep their
+ * vendors' error shapes and are reached with those vendors' SDKs.
+ */
+export const SesameApi = HttpApi.make("sesame")
   .add(PasswordlessApi)
   .add(TestOutboxApi)
   .add(WellknownApi)
@@ -33,6 +37,9 @@ export class Api extends HttpApi.make("sesame")
   .add(ExchangeApi)
   .add(TemplatesApi)
   .middleware(RequestGuard)
+
+/** The one definition of Sesame's public HTTP contract: server, OpenAPI document and client derive from it. */
+export class Api extends SesameApi
   .add(MagicAuthApi)
   .add(AuthinkApi)
   .add(Auth1Api)

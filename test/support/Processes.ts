@@ -75,6 +75,10 @@ export interface ServerProcess {
 export interface StartOptions {
   /** How long to wait for `GET /readyz` → 200 (default 20 s). */
   readonly timeoutMs?: number
+  /** The `sesame` script to run (default the repository's src/cli.ts), e.g. an installed package's bin. */
+  readonly script?: string
+  /** Its working directory (default the repository). */
+  readonly cwd?: string
 }
 
 /**
@@ -83,8 +87,8 @@ export interface StartOptions {
  */
 export const startServer = async (env: Readonly<Record<string, string>>, options: StartOptions = {}): Promise<ServerProcess> => {
   const port = env["PORT"] !== undefined ? Number(env["PORT"]) : await freePort()
-  const child = spawn(nodeBin, [cliPath, "serve"], {
-    cwd: repoRoot,
+  const child = spawn(nodeBin, [options.script ?? cliPath, "serve"], {
+    cwd: options.cwd ?? repoRoot,
     env: childEnv({ ...env, PORT: String(port) }),
     stdio: ["ignore", "pipe", "pipe"]
   })
