@@ -52,12 +52,13 @@ export class RequestLine {
 const quote = JSON.stringify
 
 /**
- * One request line, built as one string: the request id is from a safe charset (RequestLog.ts), the
- * tenant a generated id and the method a token Node's parser accepted, so only the route is escaped.
+ * One request line, built as one string (no object to serialise): the tenant is a generated id and the
+ * method a token Node's parser accepted; the request id (a caller's, checked in RequestLog.ts) and the
+ * route are escaped anyway.
  */
 const requestJson = (line: RequestLine, date: Date): string => {
   const { requestId, route, tenant } = line.entry
-  return `{"message":"request","level":"INFO","timestamp":"${date.toISOString()}","requestId":"${requestId}",` +
+  return `{"message":"request","level":"INFO","timestamp":"${date.toISOString()}","requestId":${quote(requestId)},` +
     `"tenant":${tenant === undefined ? "null" : `"${tenant}"`},"route":${route === undefined ? "null" : quote(route)},` +
     `"method":"${line.method}","status":${line.status},"latencyMs":${line.latencyMs}}`
 }
