@@ -23,6 +23,8 @@ export interface TestConfig {
   readonly sms?: SmsConfig
   /** TRUST_PROXY: the proxies whose X-Forwarded-* headers count. */
   readonly trustProxy?: ReadonlyArray<string>
+  /** LOG_FORMAT (default pretty). */
+  readonly logFormat?: "pretty" | "json"
 }
 
 export const testConfig = (options: TestConfig = {}) =>
@@ -38,7 +40,7 @@ export const testConfig = (options: TestConfig = {}) =>
     production: false,
     workerPollMs: options.workerPollMs ?? 200,
     deliveryRetryBaseMs: options.deliveryRetryBaseMs ?? 100,
-    logFormat: "pretty",
+    logFormat: options.logFormat ?? "pretty",
     ...(options.webhooksAllowPrivate === undefined ? {} : { webhooksAllowPrivate: options.webhooksAllowPrivate }),
     ...(options.webhookRetryBaseMs === undefined ? {} : { webhookRetryBaseMs: options.webhookRetryBaseMs }),
     ...(options.webhookTimeoutMs === undefined ? {} : { webhookTimeoutMs: options.webhookTimeoutMs }),
