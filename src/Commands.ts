@@ -2,7 +2,7 @@
 import { flushCompileCache } from "node:module"
 import { parseArgs } from "node:util"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Cause, Clock, Console, Effect, Layer, Logger, Option, Schema } from "effect"
+import { Cause, Clock, Console, Effect, Layer, Option, Schema } from "effect"
 import { HttpServer } from "effect/http"
 import { isSqlError } from "effect/sql/SqlError"
 import { loggableSqlError } from "./platform/SqlErrorLog.ts"
@@ -11,6 +11,7 @@ import { ApiKeys } from "./keys/ApiKeys.ts"
 import { AppConfig } from "./platform/Config.ts"
 import * as AppConfigLive from "./platform/Config.ts"
 import * as Database from "./platform/Database.ts"
+import { loggerLayer } from "./platform/Logging.ts"
 import { DatabaseLive, servicesOn } from "./Layers.ts"
 import { serveOn } from "./http/Server.ts"
 import { isClusterWorker, superviseWorkers } from "./http/Cluster.ts"
@@ -146,14 +147,8 @@ const program: Effect.Effect<void, unknown, AppConfig> = Effect.gen(function* ()
   }
 })
 
-// The server logs to stdout (pretty, or JSON lines with LOG_FORMAT=json); every other command logs to
-// stderr so that its stdout is exactly its output (`tenant create --json` prints one JSON line).
 const logger = Layer.unwrap(Effect.map(AppConfig, (config) =>
-  Logger.layer([
-    command === "serve"
-      ? (config.logFormat === "json" ? Logger.consoleJson : Logger.consolePretty())
-      : Logger.withConsoleError(Logger.formatSimple)
-  ])))
+  loggerLayer({ format: config.logFormat, level: config.logLevel ?? "Info", toStdout: command === "serve" })))
 
 program.pipe(
   Effect.provide(logger),

@@ -1,4 +1,5 @@
 import { Context, Data, Effect, Layer, type Redacted, Ref } from "effect"
+import { maskEmail } from "../platform/Mask.ts"
 
 export interface OutgoingEmail {
   readonly to: string
@@ -39,7 +40,7 @@ export const layerSmtp = (url: Redacted.Redacted<string>, from: string): Layer.L
 /** No SMTP configured (development): the message is only logged, hint included, so the developer can sign in. */
 export const layerDevOutbox: Layer.Layer<Mailer> = Layer.succeed(Mailer)({
   send: (email) =>
-    Effect.logInfo(`dev outbox → to ${email.to}: ${email.subject} (${email.hint})`).pipe(
+    Effect.logInfo(`dev outbox → to ${maskEmail(email.to)}: ${email.subject} (${email.hint})`).pipe(
       Effect.as({ provider: "dev-outbox" })
     )
 })

@@ -2,6 +2,7 @@ import { Clock, Context, Effect, Layer, Option, Queue, Random } from "effect"
 import { DeliveryFailed, type ServiceUnavailable } from "../api/Errors.ts"
 import type { MessageId, TenantId } from "../domain/Ids.ts"
 import { AppConfig } from "../platform/Config.ts"
+import { maskText } from "../platform/Mask.ts"
 import { SmsProvider } from "../sms/SmsProvider.ts"
 import { Mailer, MailerError } from "./Mailer.ts"
 import { type Claimed, Outbox } from "./Outbox.ts"
@@ -97,7 +98,7 @@ export const deliver = (claimed: Claimed, options: WorkerOptions = defaults) =>
     }
     const { reason, permanent } = result.failure
     const last = permanent || claimed.attempts >= options.maxAttempts
-    yield* Effect.logWarning(`delivery attempt ${claimed.attempts} of ${claimed.id} failed${last ? " for good" : ""}: ${reason}`)
+    yield* Effect.logWarning(`delivery attempt ${claimed.attempts} of ${claimed.id} failed${last ? " for good" : ""}: ${maskText(reason)}`)
     if (last) {
       yield* outbox.markFailed(key, claimed.attempts, reason, now)
       return { _tag: "Failed", reason } satisfies Outcome

@@ -1,7 +1,8 @@
 import { Effect, Layer, Redacted } from "effect"
-import { HttpEffect, HttpServerResponse } from "effect/http"
+import { HttpEffect, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { TokenInvalid } from "../api/Errors.ts"
 import { AccessTokenAuth, CurrentSession } from "../api/Sessions.ts"
+import { requestEntry } from "../platform/Logging.ts"
 import { SessionTokens } from "../sessions/SessionTokens.ts"
 
 /** RFC 6750 §3: a 401 for a bearer-protected resource names the scheme and the error. */
@@ -22,6 +23,8 @@ export const AccessTokenAuthLive = Layer.effect(AccessTokenAuth)(
           const token = Redacted.value(credential)
           if (token === "") return yield* new TokenInvalid({ message: "An access token is required: Authorization: Bearer <accessToken>." })
           const current = yield* tokens.authenticate(token)
+          const entry = requestEntry(yield* HttpServerRequest.HttpServerRequest)
+          if (entry !== undefined) entry.tenant = current.tenantId
           return yield* Effect.provideService(httpEffect, CurrentSession, current)
         })
     })

@@ -7,7 +7,6 @@ import { type Cidr, clientAddress, inAny, parseCidr } from "../keys/IpAllowlist.
 import { enforce } from "../limits/Enforce.ts"
 import { keyChecks } from "../limits/Limits.ts"
 import { RateLimiter } from "../limits/RateLimiter.ts"
-import { randomId } from "../platform/Crypto.ts"
 import { Tenants } from "../tenants/Tenants.ts"
 import { TrustedProxies } from "./TrustedProxies.ts"
 
@@ -30,13 +29,13 @@ export const makeKeyGuard = Effect.gen(function* () {
     return cidrs
   }
 
-  /** The request's id and caller address; the address is the socket peer unless TRUST_PROXY vouches for it. */
-  const describe = (request: HttpServerRequest.HttpServerRequest, key: ApiKey): RequestInfo => {
+  /** The request's id (X-Request-Id) and caller address; the address is the socket peer unless TRUST_PROXY vouches for it. */
+  const describe = (request: HttpServerRequest.HttpServerRequest, key: ApiKey, requestId: string): RequestInfo => {
     // Parsed on first use: most requests never read it (audit rows do), and parsing showed up at ~4 %
     // of server CPU in the send benchmark.
     let ip: string | null | undefined
     return {
-      requestId: randomId("req"),
+      requestId,
       actor: key.id,
       get ip() {
         if (ip === undefined) {

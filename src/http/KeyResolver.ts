@@ -8,6 +8,8 @@ import { ApiKeys, type KeyRefused } from "../keys/ApiKeys.ts"
 import { ClientCredentials } from "../keys/ClientCredentials.ts"
 import { RateLimitBox } from "../limits/Limits.ts"
 import type { LimitState } from "../limits/RateLimiter.ts"
+import { randomId } from "../platform/Crypto.ts"
+import { requestEntry } from "../platform/Logging.ts"
 import { makeKeyGuard } from "./KeyGuard.ts"
 
 /** Why a request's key did not get it in. */
@@ -21,7 +23,8 @@ export type AsKey = CurrentKey
  * as the middlewares (`/v1`'s ApiKeyAuth and the compatibility adapters'): the key (a Sesame key, or
  * a client-credentials bearer from a compatibility token endpoint), then the IP allowlist (before the
  * scope: a caller from elsewhere learns nothing about the key), the scope, and the key's per-minute
- * limit. The response gets `X-Request-Id` and `X-RateLimit-*`.
+ * limit. The response gets `X-RateLimit-*` (and `X-Request-Id`, from RequestLog.ts, which every
+ * response gets); the request's id and tenant go to its request line.
  */
 export class KeyResolver extends Context.Service<KeyResolver, {
   readonly run: <A, E, R>(
@@ -51,13 +54,14 @@ export const make = Effect.gen(function* () {
       const request = yield* HttpServerRequest.HttpServerRequest
       if (credential === undefined || credential === "") return yield* new ApiKeyMissing({})
       const key = yield* (clients.isClientToken(credential) ? clients.resolve(credential) : keys.authenticate(credential))
+      const entry = requestEntry(request)
+      if (entry !== undefined) entry.tenant = key.tenantId
       yield* guard.checkAddress(request, key)
       if (scope !== undefined && !key.scopes.includes(scope)) return yield* new ScopeMissing({ scope })
-      const info = guard.describe(request, key)
+      const info = guard.describe(request, key, entry?.requestId ?? randomId("req"))
       const box: { current: LimitState | undefined } = { current: undefined }
       yield* HttpEffect.appendPreResponseHandler((_request, response) =>
-        Effect.succeed(HttpServerResponse.setHeaders(response, box.current === undefined ? { "x-request-id": info.requestId ?? "" } : {
-          "x-request-id": info.requestId ?? "",
+        Effect.succeed(box.current === undefined ? response : HttpServerResponse.setHeaders(response, {
           "x-ratelimit-limit": String(box.current.limit),
           "x-ratelimit-remaining": String(box.current.remaining),
           "x-ratelimit-reset": String(Math.ceil(box.current.resetAtMs / 1000))

@@ -17,6 +17,7 @@ import { Handlers } from "./Handlers.ts"
 import { LinkPageRoutes } from "./LinkPage.ts"
 import { DocsRoutes } from "./Docs.ts"
 import { EdgeLive } from "./Edge.ts"
+import { RequestLogLive, RouteTemplateLive } from "./RequestLog.ts"
 import * as KeyResolverLive from "./KeyResolver.ts"
 import { ApiKeyAuthLive, RequestGuardLive } from "./Middleware.ts"
 import { SessionHandlers } from "./SessionHandlers.ts"
@@ -48,7 +49,10 @@ export const ApiRoutes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json
   Layer.merge(DocsRoutes),
   // unknown routes under a compatibility prefix answer in that product's words (compat/Products.ts)
   Layer.merge(CompatFallbackRoutes),
-  Layer.merge(EdgeLive),
+  // request id + request line (RequestLog.ts): the route template noted by every route; its global
+  // middleware built before the edge's, so it is outside it and sees the edge's refusals too
+  Layer.provide(RouteTemplateLive),
+  Layer.merge(EdgeLive.pipe(Layer.provide(RequestLogLive))),
   Layer.provide(TrustedProxies.layer)
 )
 

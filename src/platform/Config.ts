@@ -1,4 +1,10 @@
-import { Config, Context, Effect, Layer, Option, Redacted, Schema } from "effect"
+import { Config, Context, Effect, Layer, type LogLevel, Option, Redacted, Schema } from "effect"
+
+/** LOG_LEVEL's values (lower case, as operators write them) and Effect's levels. */
+const logLevelNames = ["all", "trace", "debug", "info", "warn", "error", "fatal", "none"] as const
+const logLevels: Record<typeof logLevelNames[number], LogLevel.LogLevel> = {
+  all: "All", trace: "Trace", debug: "Debug", info: "Info", warn: "Warn", error: "Error", fatal: "Fatal", none: "None"
+}
 
 export interface SmsConfig {
   /** TWILIO_ACCOUNT_SID + TWILIO_AUTH_TOKEN + (TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID) */
@@ -58,6 +64,8 @@ export class AppConfig extends Context.Service<AppConfig, {
   readonly workerPollMs: number
   readonly deliveryRetryBaseMs: number
   readonly logFormat: "pretty" | "json"
+  /** LOG_LEVEL: the least severe level written (default Info). */
+  readonly logLevel?: LogLevel.LogLevel
   /** `WORKERS`: server processes sharing the port (node:cluster); 1 runs in this process. */
   readonly workers?: number
   /** TRUST_PROXY: CIDRs of the proxies in front of Sesame; only their X-Forwarded-For is read. */
@@ -108,6 +116,7 @@ export const config = Config.all({
   workerPollMs: Config.Int("DELIVERY_POLL_MS").pipe(Config.withDefault(1000)),
   deliveryRetryBaseMs: Config.Int("DELIVERY_RETRY_BASE_MS").pipe(Config.withDefault(2000)),
   logFormat: Config.Literals(["pretty", "json"], "LOG_FORMAT").pipe(Config.withDefault("pretty" as const)),
+  logLevel: Config.Literals(logLevelNames, "LOG_LEVEL").pipe(Config.withDefault("info" as const)),
   workers: Config.Int("WORKERS").pipe(Config.withDefault(1)),
   trustProxy: Config.String("TRUST_PROXY").pipe(Config.withDefault("")),
   webhooksAllowPrivate: Config.Boolean("WEBHOOKS_ALLOW_PRIVATE").pipe(Config.withDefault(false)),
@@ -153,6 +162,7 @@ export const layer = Layer.effect(AppConfig)(
       workerPollMs: c.workerPollMs,
       deliveryRetryBaseMs: c.deliveryRetryBaseMs,
       logFormat: c.logFormat,
+      logLevel: logLevels[c.logLevel],
       trustProxy: c.trustProxy.split(",").map((s) => s.trim()).filter((s) => s !== ""),
       webhooksAllowPrivate: c.webhooksAllowPrivate,
       webhookRetryBaseMs: c.webhookRetryBaseMs,

@@ -1,4 +1,5 @@
 import { Context, Data, Effect, Layer, Ref } from "effect"
+import { maskPhone } from "../platform/Mask.ts"
 
 export interface OutgoingSms {
   /** E.164 */
@@ -36,7 +37,7 @@ export class CapturedSms extends Context.Service<CapturedSms, {
 /** No provider configured (development): the message is only logged, code included, like the email dev outbox. */
 export const layerDevOutbox: Layer.Layer<SmsProvider> = Layer.succeed(SmsProvider)({
   name: "dev-outbox",
-  send: (sms) => Effect.logInfo(`dev sms outbox → to ${sms.to}: ${sms.hint}`).pipe(Effect.as({ provider: "dev-outbox" }))
+  send: (sms) => Effect.logInfo(`dev sms outbox → to ${maskPhone(sms.to)}: ${sms.hint}`).pipe(Effect.as({ provider: "dev-outbox" }))
 })
 
 /** Capturing test layer: provides `SmsProvider` and `CapturedSms` over the same state. */

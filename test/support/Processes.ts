@@ -240,14 +240,33 @@ export interface SmtpSink {
   readonly close: () => Promise<void>
 }
 
-/** A local SMTP server (no TLS, no auth) on 127.0.0.1:`port` (0: any free port) collecting every message. */
-export const startSmtpSink = (port = 0): Promise<SmtpSink> =>
+/**
+ * A local SMTP server (no TLS) on 127.0.0.1:`port` (0: any free port) collecting every message; with
+ * `auth`, it accepts exactly that user and password (AUTH PLAIN/LOGIN over the plain connection);
+ * `refuse` recipients are refused with a 550 that quotes the address, as real servers do.
+ */
+export const startSmtpSink = (
+  port = 0,
+  auth?: { readonly user: string; readonly pass: string },
+  refuse: ReadonlyArray<string> = []
+): Promise<SmtpSink> =>
   new Promise((resolve, reject) => {
     const messages: Array<ReceivedMail> = []
     const server = new SMTPServer({
-      authOptional: true,
+      authOptional: auth === undefined,
+      ...(auth === undefined ? {} : {
+        allowInsecureAuth: true,
+        onAuth(credentials, _session, callback) {
+          if (credentials.username === auth.user && credentials.password === auth.pass) callback(null, { user: auth.user })
+          else callback(new Error("invalid credentials"))
+        }
+      }),
       disabledCommands: ["STARTTLS"],
       logger: false,
+      onRcptTo(address, _session, callback) {
+        if (!refuse.includes(address.address.toLowerCase())) return callback()
+        callback(Object.assign(new Error(`5.1.1 <${address.address}>: Recipient address rejected: User unknown`), { responseCode: 550 }))
+      },
       closeTimeout: 50,
       onData(stream, session, callback) {
         const chunks: Array<Buffer> = []

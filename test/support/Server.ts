@@ -25,6 +25,8 @@ export interface TestConfig {
   readonly trustProxy?: ReadonlyArray<string>
   /** Retention (#13): unset → no background sweep. */
   readonly retention?: RetentionConfig
+  /** LOG_FORMAT (default pretty). */
+  readonly logFormat?: "pretty" | "json"
 }
 
 export const testConfig = (options: TestConfig = {}) =>
@@ -40,7 +42,7 @@ export const testConfig = (options: TestConfig = {}) =>
     production: false,
     workerPollMs: options.workerPollMs ?? 200,
     deliveryRetryBaseMs: options.deliveryRetryBaseMs ?? 100,
-    logFormat: "pretty",
+    logFormat: options.logFormat ?? "pretty",
     ...(options.webhooksAllowPrivate === undefined ? {} : { webhooksAllowPrivate: options.webhooksAllowPrivate }),
     ...(options.webhookRetryBaseMs === undefined ? {} : { webhookRetryBaseMs: options.webhookRetryBaseMs }),
     ...(options.webhookTimeoutMs === undefined ? {} : { webhookTimeoutMs: options.webhookTimeoutMs }),
