@@ -1,6 +1,6 @@
 import { createServer } from "node:http"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Layer, References } from "effect"
+import { Effect, Layer, References, Tracer } from "effect"
 import { HttpRouter } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { Api } from "../api/Api.ts"
@@ -21,6 +21,7 @@ import { ApiKeyAuthLive, RequestGuardLive } from "./Middleware.ts"
 import { SessionHandlers } from "./SessionHandlers.ts"
 import { TemplateHandlers } from "./TemplateHandlers.ts"
 import * as TrustedProxies from "./TrustedProxies.ts"
+import { HttpMetricsLive, RouteTemplateLive } from "../observability/HttpMetrics.ts"
 
 /**
  * The HttpApi routes (+ `/openapi.json`), the hosted link page, and the edge middleware in front of
@@ -46,14 +47,21 @@ export const ApiRoutes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json
   // unknown routes under a compatibility prefix answer in that product's words (compat/Products.ts)
   Layer.merge(CompatFallbackRoutes),
   Layer.merge(EdgeLive),
-  Layer.provide(TrustedProxies.layer)
+  Layer.provide(TrustedProxies.layer),
+  // request metrics (METRICS_PORT; nothing when off): counted at the edge, labelled by the matched route
+  Layer.merge(HttpMetricsLive),
+  Layer.provide(RouteTemplateLive)
 )
+
+// With no tracer configured (observability/Observability.ts installs OpenTelemetry only for
+// OTEL_EXPORTER_OTLP_ENDPOINT) spans would go nowhere, so none are made (a server span, the SQL
+// spans and the Effect.fn spans of every request cost allocations and context copies).
+const tracingOffUnlessConfigured = Layer.unwrap(Effect.map(Effect.tracer, (tracer) =>
+  tracer === Tracer.nativeTracer ? Layer.succeed(References.TracerEnabled)(false) : Layer.empty))
 
 /** Serves on `host:port`; the HttpServer stays in the output so the caller can log the bound address. */
 export const serveOn = (port: number, host: string) =>
   HttpRouter.serve(ApiRoutes, { disableLogger: true, disableListenLog: true }).pipe(
     Layer.provideMerge(NodeHttpServer.layer(createServer, { port, host })),
-    // No tracer is configured, so spans would go nowhere: none are made (a server span, the SQL
-    // spans and the Effect.fn spans of every request cost allocations and context copies).
-    Layer.provide(Layer.succeed(References.TracerEnabled)(false))
+    Layer.provide(tracingOffUnlessConfigured)
   )

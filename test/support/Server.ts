@@ -5,6 +5,8 @@ import { HttpApiClient } from "effect/http-api"
 import { Api } from "../../src/api/Api.ts"
 import { ApiRoutes } from "../../src/http/Server.ts"
 import { servicesOn } from "../../src/Layers.ts"
+import * as MetricsServer from "../../src/observability/MetricsServer.ts"
+import * as Observability from "../../src/observability/Observability.ts"
 import { AppConfig, type SmsConfig } from "../../src/platform/Config.ts"
 import type { Database } from "../../src/platform/Database.ts"
 import { createTenantWithKeys } from "../../src/tenants/Bootstrap.ts"
@@ -23,6 +25,8 @@ export interface TestConfig {
   readonly sms?: SmsConfig
   /** TRUST_PROXY: the proxies whose X-Forwarded-* headers count. */
   readonly trustProxy?: ReadonlyArray<string>
+  /** METRICS_PORT (0: any free port; MetricsServer.MetricsAddress tells which) and METRICS_HOST (default 127.0.0.1). */
+  readonly metrics?: { readonly port: number; readonly host?: string }
 }
 
 export const testConfig = (options: TestConfig = {}) =>
@@ -43,14 +47,21 @@ export const testConfig = (options: TestConfig = {}) =>
     ...(options.webhookRetryBaseMs === undefined ? {} : { webhookRetryBaseMs: options.webhookRetryBaseMs }),
     ...(options.webhookTimeoutMs === undefined ? {} : { webhookTimeoutMs: options.webhookTimeoutMs }),
     ...(options.sms === undefined ? {} : { sms: options.sms }),
-    ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy })
+    ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
+    ...(options.metrics === undefined ? {} : { metrics: Option.some({ port: options.metrics.port, host: options.metrics.host ?? "127.0.0.1" }) })
   })
 
-/** The real server (all services, HTTP on a random port) on the given database. */
-export const serverLayer = <E>(database: Layer.Layer<Database, E>, options: TestConfig = {}) =>
+/**
+ * The real server (all services, HTTP on a random port) on the given database, wired as `sesame
+ * serve` wires it: metrics when `options.metrics` is set, and `tracing` (a tracer layer, e.g.
+ * TracingSdk.layerWith with an in-memory exporter) in place of the OTEL_* configured one.
+ */
+export const serverLayer = <E, T = never>(database: Layer.Layer<Database, E>, options: TestConfig = {}, tracing?: Layer.Layer<T>) =>
   HttpRouter.serve(ApiRoutes, { disableLogger: true, disableListenLog: true }).pipe(
+    Layer.provideMerge(MetricsServer.layer),
     Layer.provideMerge(servicesOn(database)),
     Layer.provideMerge(NodeHttpServer.layerTest),
+    Layer.provide(Layer.merge(Observability.metricsLayer, tracing ?? Observability.tracingLayer)),
     Layer.provide(testConfig(options))
   )
 
