@@ -48,9 +48,10 @@ export const ApiRoutes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json
   Layer.merge(CompatFallbackRoutes),
   Layer.merge(EdgeLive),
   Layer.provide(TrustedProxies.layer),
-  // request metrics (METRICS_PORT; nothing when off): counted at the edge, labelled by the matched route
-  Layer.merge(HttpMetricsLive),
-  Layer.provide(RouteTemplateLive)
+  // request metrics (METRICS_PORT; nothing when off), labelled by the matched route; built before the
+  // rest, so its global middleware is the outermost and also counts what the edge refuses
+  Layer.provide(RouteTemplateLive),
+  Layer.provideMerge(HttpMetricsLive)
 )
 
 // With no tracer configured (observability/Observability.ts installs OpenTelemetry only for

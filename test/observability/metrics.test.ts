@@ -82,6 +82,9 @@ layer(serverLayer(pgliteLayer, { metrics: { port: 0 }, workerPollMs: 100 }), { t
         assert.strictEqual(errorCode(limited), "RATE_LIMITED")
         const unmatched = yield* wire(`${api}/no/such/${sent.authRequestId}`)
         assert.strictEqual(unmatched.status, 404)
+        // refused at the edge, before routing
+        const plainText = yield* wire(`${api}/v1/passwordless/send`, { method: "POST", headers: { "content-type": "text/plain" }, body: "hi" })
+        assert.strictEqual(plainText.status, 415)
         // a live send goes through the outbox: the worker delivers it to the dev outbox
         yield* live.passwordless.send({ payload: { email: "delivered@example.com" } })
 
@@ -102,6 +105,7 @@ layer(serverLayer(pgliteLayer, { metrics: { port: 0 }, workerPollMs: 100 }), { t
         assert.strictEqual(delta(...http("POST", "/v1/passwordless/verify", 400)), 1)
         assert.strictEqual(delta(...http("GET", "/v1/passwordless/:authRequestId", 200)), 1)
         assert.strictEqual(delta(...http("*", "unmatched", 404)), 1)
+        assert.strictEqual(delta(...http("*", "unmatched", 415)), 1)
         assert.strictEqual(delta("sesame_http_request_duration_seconds_count", { method: "POST", route: "/v1/passwordless/send" }), 14)
         // no raw path, id or token in any label
         const text = yield* scrapeText
