@@ -14,6 +14,8 @@ import * as Database from "./platform/Database.ts"
 import { loggerLayer } from "./platform/Logging.ts"
 import { DatabaseLive, servicesOn } from "./Layers.ts"
 import { serveOn } from "./http/Server.ts"
+import * as Observability from "./observability/Observability.ts"
+import * as MetricsServer from "./observability/MetricsServer.ts"
 import { isClusterWorker, superviseWorkers } from "./http/Cluster.ts"
 import { bootstrapDefaultTenant, createTenantWithKeys } from "./tenants/Bootstrap.ts"
 import * as TenantsLive from "./tenants/Tenants.ts"
@@ -71,7 +73,10 @@ const serve = Effect.gen(function* () {
   const started = yield* Clock.currentTimeMillis
   const app = serveOn(config.port, config.host).pipe(
     Layer.provideMerge(Layer.effectDiscard(Option.isNone(config.databaseUrl) ? bootstrapDefaultTenant : Effect.void)),
-    Layer.provideMerge(servicesOn(DatabaseLive))
+    Layer.provideMerge(MetricsServer.layer),
+    Layer.provideMerge(servicesOn(DatabaseLive)),
+    // metrics (METRICS_PORT) and tracing (OTEL_EXPORTER_OTLP_ENDPOINT) under everything
+    Layer.provide(Observability.layer)
   )
   return yield* Layer.launch(Layer.provideMerge(
     Layer.effectDiscard(Effect.gen(function* () {

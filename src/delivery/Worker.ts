@@ -1,6 +1,7 @@
 import { Clock, Context, Effect, Layer, Option, Queue, Random } from "effect"
 import { DeliveryFailed, type ServiceUnavailable } from "../api/Errors.ts"
 import type { MessageId, TenantId } from "../domain/Ids.ts"
+import { Metrics } from "../observability/Metrics.ts"
 import { AppConfig } from "../platform/Config.ts"
 import { maskText } from "../platform/Mask.ts"
 import { SmsProvider } from "../sms/SmsProvider.ts"
@@ -82,8 +83,7 @@ const send = (message: Extract<Claimed, { _tag: "Deliver" }>, options: WorkerOpt
           ))
       ))
 
-/** Delivers one claimed message and records the result. Only a database failure escapes. */
-export const deliver = (claimed: Claimed, options: WorkerOptions = defaults) =>
+const deliverOnce = (claimed: Claimed, options: WorkerOptions) =>
   Effect.gen(function* () {
     const outbox = yield* Outbox
     if (claimed._tag === "Skipped") return { _tag: "Skipped", reason: "expired" } satisfies Outcome
@@ -107,6 +107,31 @@ export const deliver = (claimed: Claimed, options: WorkerOptions = defaults) =>
     yield* outbox.markRetry(key, claimed.attempts, new Date(now.getTime() + delay), reason)
     return { _tag: "Retry", reason } satisfies Outcome
   })
+
+const outcomeLabels = { Sent: "sent", Retry: "retry", Failed: "failed", Skipped: "skipped" } as const
+
+/**
+ * Delivers one claimed message and records the result. Only a database failure escapes. Counted by
+ * channel, provider and outcome (metrics), and a span of its own (tracing) naming the message: the
+ * worker runs apart from the request that queued it, so the span shares the request's trace only
+ * for `deliver: "sync"`.
+ */
+export const deliver = (claimed: Claimed, options: WorkerOptions = defaults) =>
+  Effect.gen(function* () {
+    const outcome: Outcome = yield* deliverOnce(claimed, options)
+    const metrics = yield* Metrics
+    const channel = claimed._tag === "Deliver" ? claimed.channel : "unknown"
+    metrics.delivery(channel, outcome._tag === "Sent" ? outcome.provider : "none", outcomeLabels[outcome._tag])
+    yield* Effect.annotateCurrentSpan({ "sesame.delivery.outcome": outcomeLabels[outcome._tag], "sesame.channel": channel })
+    return outcome
+  }).pipe(Effect.withSpan("DeliveryWorker.deliver", {
+    kind: "producer",
+    attributes: {
+      "sesame.message_id": claimed.id,
+      "sesame.tenant_id": claimed.tenantId,
+      ...(claimed._tag === "Deliver" ? { "sesame.auth_request_id": claimed.authRequestId ?? "", "sesame.delivery.attempt": claimed.attempts } : {})
+    }
+  }))
 
 /** One pass: claims a batch of due messages and delivers them concurrently. Returns how many it claimed. */
 export const runOnce = (options: WorkerOptions = defaults) =>

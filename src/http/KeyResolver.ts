@@ -1,4 +1,4 @@
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, References, Tracer } from "effect"
 import { HttpEffect, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { ApiKeyMissing, type IpNotAllowed, type RateLimited, ScopeMissing, type ServiceUnavailable } from "../api/Errors.ts"
 import { CurrentKey } from "../api/Security.ts"
@@ -49,6 +49,8 @@ export const make = Effect.gen(function* () {
   const keys = yield* ApiKeys
   const clients = yield* ClientCredentials
   const guard = yield* makeKeyGuard
+  // Tracing (OTEL_EXPORTER_OTLP_ENDPOINT): the request's span names the tenant once the key is known.
+  const tracing = (yield* References.TracerEnabled) && (yield* Effect.tracer) !== Tracer.nativeTracer
   const run = <A, E, R>(credential: string | undefined, scope: Scope | undefined, effect: Effect.Effect<A, E, R>) =>
     Effect.gen(function* () {
       const request = yield* HttpServerRequest.HttpServerRequest
@@ -56,6 +58,7 @@ export const make = Effect.gen(function* () {
       const key = yield* (clients.isClientToken(credential) ? clients.resolve(credential) : keys.authenticate(credential))
       const entry = requestEntry(request)
       if (entry !== undefined) entry.tenant = key.tenantId
+      if (tracing) yield* Effect.annotateCurrentSpan({ "sesame.tenant_id": key.tenantId, "sesame.key_mode": key.mode })
       yield* guard.checkAddress(request, key)
       if (scope !== undefined && !key.scopes.includes(scope)) return yield* new ScopeMissing({ scope })
       const info = guard.describe(request, key, entry?.requestId ?? randomId("req"))

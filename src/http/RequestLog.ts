@@ -46,13 +46,18 @@ export const RequestLogLive = HttpRouter.middleware(
 )
 
 /**
- * Route-level: notes the matched route's template on the request's entry (the global middleware runs
- * before the router has matched). Provided to every layer that adds routes.
+ * Route-level: notes the matched route and its template on the request's entry (a global middleware
+ * runs before the router has matched), for the request line and the request metrics. Provided to every
+ * layer that adds routes.
  */
 export const RouteTemplateLive = HttpRouter.middleware((httpEffect) =>
   Effect.withFiber((fiber) => {
     const entry = requestEntry(Context.getUnsafe(fiber.context, HttpServerRequest.HttpServerRequest))
-    if (entry !== undefined) entry.route = Context.getUnsafe(fiber.context, HttpRouter.RouteContext).route.path
+    if (entry !== undefined) {
+      const route = Context.getUnsafe(fiber.context, HttpRouter.RouteContext).route
+      entry.route = route.path
+      entry.matched = route
+    }
     return httpEffect
   })
 ).layer

@@ -1,6 +1,6 @@
 import { createServer } from "node:http"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Layer, References } from "effect"
+import { Effect, Layer, References, Tracer } from "effect"
 import { HttpRouter } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { Api } from "../api/Api.ts"
@@ -23,22 +23,16 @@ import { ApiKeyAuthLive, RequestGuardLive } from "./Middleware.ts"
 import { SessionHandlers } from "./SessionHandlers.ts"
 import { TemplateHandlers } from "./TemplateHandlers.ts"
 import * as TrustedProxies from "./TrustedProxies.ts"
+import { HttpMetricsLive } from "../observability/HttpMetrics.ts"
 
 /**
  * The HttpApi routes (+ `/openapi.json`), the hosted link page, and the edge middleware in front of
  * every route (body limits, content types, security headers); needs the domain services.
  */
 export const ApiRoutes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pipe(
-  Layer.provide(Handlers),
-  Layer.provide(ExchangeHandlers),
-  Layer.provide(TemplateHandlers),
-  Layer.provide(SessionHandlers),
-  Layer.provide(AdminHandlers),
-  Layer.provide(MagicAuthHandlers),
-  Layer.provide(AuthinkLive),
-  Layer.provide(Auth1Live),
-  Layer.provide(TransmitLive),
-  Layer.provide(ScalekitLive),
+  Layer.provide(Layer.mergeAll(Handlers, ExchangeHandlers, TemplateHandlers, SessionHandlers, AdminHandlers)),
+  // the compatibility adapters (#12)
+  Layer.provide(Layer.mergeAll(MagicAuthHandlers, AuthinkLive, Auth1Live, TransmitLive, ScalekitLive)),
   Layer.provide(AccessTokenAuthLive),
   Layer.provide(ApiKeyAuthLive),
   Layer.provide(RequestGuardLive),
@@ -49,18 +43,26 @@ export const ApiRoutes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json
   Layer.merge(DocsRoutes),
   // unknown routes under a compatibility prefix answer in that product's words (compat/Products.ts)
   Layer.merge(CompatFallbackRoutes),
-  // request id + request line (RequestLog.ts): the route template noted by every route; its global
-  // middleware built before the edge's, so it is outside it and sees the edge's refusals too
+  // request id + request line (RequestLog.ts): the matched route noted by every route (for the line
+  // and the metrics); its global middleware built before the edge's, so it is outside it and sees the
+  // edge's refusals too
   Layer.provide(RouteTemplateLive),
   Layer.merge(EdgeLive.pipe(Layer.provide(RequestLogLive))),
-  Layer.provide(TrustedProxies.layer)
+  Layer.provide(TrustedProxies.layer),
+  // request metrics (METRICS_PORT; nothing when off), labelled by the matched route; built before the
+  // rest, so its global middleware is the outermost and also counts what the edge refuses
+  Layer.provideMerge(HttpMetricsLive)
 )
+
+// With no tracer configured (observability/Observability.ts installs OpenTelemetry only for
+// OTEL_EXPORTER_OTLP_ENDPOINT) spans would go nowhere, so none are made (a server span, the SQL
+// spans and the Effect.fn spans of every request cost allocations and context copies).
+const tracingOffUnlessConfigured = Layer.unwrap(Effect.map(Effect.tracer, (tracer) =>
+  tracer === Tracer.nativeTracer ? Layer.succeed(References.TracerEnabled)(false) : Layer.empty))
 
 /** Serves on `host:port`; the HttpServer stays in the output so the caller can log the bound address. */
 export const serveOn = (port: number, host: string) =>
   HttpRouter.serve(ApiRoutes, { disableLogger: true, disableListenLog: true }).pipe(
     Layer.provideMerge(NodeHttpServer.layer(createServer, { port, host })),
-    // No tracer is configured, so spans would go nowhere: none are made (a server span, the SQL
-    // spans and the Effect.fn spans of every request cost allocations and context copies).
-    Layer.provide(Layer.succeed(References.TracerEnabled)(false))
+    Layer.provide(tracingOffUnlessConfigured)
   )

@@ -2,6 +2,7 @@ import { Effect } from "effect"
 import { RateLimited, type ServiceUnavailable } from "../api/Errors.ts"
 import type { Audit } from "../audit/Audit.ts"
 import type { Mode, TenantId } from "../domain/Ids.ts"
+import { Metrics } from "../observability/Metrics.ts"
 import { noteLimit } from "./Limits.ts"
 import type { Decision } from "./RateLimiter.ts"
 
@@ -21,6 +22,8 @@ export const enforce = (
     if (decision.allowed) return
     const name = decision.tightest.name
     const retryAfter = Math.max(1, Math.ceil(decision.retryAfterMs / 1000))
+    const metrics = yield* Metrics
+    metrics.rateLimited(name)
     yield* audit.sampled(sample, { tenantId: at.tenantId, mode: at.mode, type: "rate_limited", subject: name, details: { limit: name, retryAfter } })
     return yield* new RateLimited({ limit: name, retryAfter })
   })

@@ -34,6 +34,7 @@ import type { Credentials } from "./Compose.ts"
 import * as SmsPrepare from "./SmsPrepare.ts"
 import { classifyPhone } from "../domain/Phone.ts"
 import { resendSmsChecks } from "./SmsVerify.ts"
+import { Metrics, outcomeOf } from "../observability/Metrics.ts"
 
 type Caller = CurrentKey["Service"]
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000))
@@ -97,6 +98,7 @@ export const make = Effect.gen(function* () {
   const verifyStore = yield* VerifyStore
   // the hosted link page lives at {publicUrl}/l/{linkToken} (#7)
   const publicUrl = (yield* AppConfig).publicUrl
+  const metrics = yield* Metrics
 
   /** Counts the request against `checks`; refused → RATE_LIMITED naming the limit (sampled into the audit log). */
   const limit = (caller: Caller, checks: ReadonlyArray<Check>, nowMs: number) =>
@@ -232,7 +234,7 @@ export const make = Effect.gen(function* () {
     return response(caller, resent ?? existing, plan.credentials, delivery, nowMs)
   })
 
-  const attempt = Effect.fnUntraced(function* (caller: Caller, request: VerifyRequest, issueSession: boolean) {
+  const attemptUnobserved = Effect.fnUntraced(function* (caller: Caller, request: VerifyRequest, issueSession: boolean) {
     const policy = (yield* tenantOf(caller)).policy
     const key: Key = { tenantId: caller.tenantId, mode: caller.mode }
     if ((request.code === undefined) === (request.linkToken === undefined)) {
@@ -318,6 +320,12 @@ export const make = Effect.gen(function* () {
     }
   })
 
+  // Metrics (METRICS_PORT): every verify and confirm by outcome; nothing is wrapped when metrics are off.
+  const attempt: typeof attemptUnobserved = metrics.enabled
+    ? (caller, request, issueSession) => attemptUnobserved(caller, request, issueSession).pipe(
+      Effect.onExit((exit) => Effect.sync(() => metrics.verify(outcomeOf(exit)))))
+    : attemptUnobserved
+
   const verify = Effect.fn("Passwordless.verify")(function* (caller: Caller, request: VerifyRequest) {
     const { signedIn, authRequest } = yield* attempt(caller, request, true)
     if (!("idToken" in signedIn)) return yield* Effect.die(new Error("a verify signed in without a session"))
@@ -351,7 +359,12 @@ export const make = Effect.gen(function* () {
     } satisfies AuthRequestStatus
   })
 
-  return Passwordless.of({ send, resend, verify, confirm, status })
+  const observedSend: typeof send = metrics.enabled
+    ? (caller, request) => send(caller, request).pipe(Effect.onExit((exit) => Effect.sync(() =>
+      metrics.sendRequest(request.channel ?? "email", exit._tag === "Success" ? "accepted" : outcomeOf(exit)))))
+    : send
+
+  return Passwordless.of({ send: observedSend, resend, verify, confirm, status })
 })
 
 export const layer = Layer.effect(Passwordless)(make)

@@ -80,6 +80,10 @@ export class AppConfig extends Context.Service<AppConfig, {
   readonly sms?: SmsConfig
   /** Retention (#13). Absent (a hand-built test config) → no background sweep. */
   readonly retention?: RetentionConfig
+  /** METRICS_PORT + METRICS_HOST: the Prometheus listener (its own port, loopback by default); unset → no metrics. */
+  readonly metrics?: Option.Option<{ readonly port: number; readonly host: string }>
+  /** OTEL_EXPORTER_OTLP_ENDPOINT + OTEL_SERVICE_NAME: OpenTelemetry traces over OTLP/HTTP; unset → no spans at all. */
+  readonly otel?: Option.Option<{ readonly endpoint: string; readonly serviceName: string }>
 }>()("sesame/AppConfig") {}
 
 const HOUR_MS = 3_600_000
@@ -130,7 +134,11 @@ export const config = Config.all({
   smsWebhookUrl: Config.option(Config.String("SMS_WEBHOOK_URL")),
   smsWebhookSecret: Config.option(Config.Redacted("SMS_WEBHOOK_SECRET")),
   smsTimeoutMs: Config.Int("SMS_TIMEOUT_MS").pipe(Config.withDefault(10_000)),
-  retention: retentionConfig
+  retention: retentionConfig,
+  metricsPort: Config.option(Config.Port("METRICS_PORT")),
+  metricsHost: Config.NonEmptyString("METRICS_HOST").pipe(Config.withDefault("127.0.0.1")),
+  otelEndpoint: Config.option(Config.NonEmptyString("OTEL_EXPORTER_OTLP_ENDPOINT")),
+  otelServiceName: Config.NonEmptyString("OTEL_SERVICE_NAME").pipe(Config.withDefault("sesame"))
 })
 
 export const layer = Layer.effect(AppConfig)(
@@ -142,6 +150,14 @@ export const layer = Layer.effect(AppConfig)(
     }
     if (Option.isSome(c.smsWebhookUrl) && !/^https?:$/u.test(URL.parse(c.smsWebhookUrl.value)?.protocol ?? "")) {
       return yield* Effect.die(new Error("SMS_WEBHOOK_URL must be an http(s) URL"))
+    }
+    if (Option.isSome(c.metricsPort) && c.metricsPort.value === c.port) return yield* Effect.die(new Error("METRICS_PORT must differ from PORT"))
+    // Each worker would answer scrapes for itself on the shared port: counters that jump between processes.
+    if (Option.isSome(c.metricsPort) && c.workers > 1) {
+      return yield* Effect.die(new Error("METRICS_PORT needs WORKERS=1: run one process per instance and scrape each"))
+    }
+    if (Option.isSome(c.otelEndpoint) && !/^https?:$/u.test(URL.parse(c.otelEndpoint.value.trim())?.protocol ?? "")) {
+      return yield* Effect.die(new Error("OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL"))
     }
     if (c.workers < 1 || c.workers > 64) return yield* Effect.die(new Error("WORKERS must be 1..64"))
     if (c.workers > 1 && Option.isNone(c.databaseUrl)) {
@@ -182,7 +198,9 @@ export const layer = Layer.effect(AppConfig)(
           : Option.none(),
         timeoutMs: c.smsTimeoutMs
       },
-      retention: c.retention
+      retention: c.retention,
+      metrics: Option.map(c.metricsPort, (port) => ({ port, host: c.metricsHost.trim() })),
+      otel: Option.map(c.otelEndpoint, (endpoint) => ({ endpoint: endpoint.trim(), serviceName: c.otelServiceName.trim() }))
     }
   })
 )

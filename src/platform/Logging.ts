@@ -5,13 +5,15 @@
  * logged (platform/Mask.ts).
  */
 import { Context, Formatter, Layer, Logger, type LogLevel, References } from "effect"
-import { HttpServerRequest } from "effect/http"
+import { type HttpRouter, HttpServerRequest } from "effect/http"
 
 /** What the request line knows about one request; filled in as the request goes (route, tenant). */
 export class RequestEntry {
   readonly requestId: string
   /** The matched route's template (`/v1/passwordless/:authRequestId`), never the raw path. */
   route: string | undefined = undefined
+  /** The matched route itself (metrics key their series by it: no string work per request). */
+  matched: HttpRouter.Route<unknown, unknown> | undefined = undefined
   /** The tenant, once an API key or access token has named it. */
   tenant: string | undefined = undefined
   constructor(requestId: string) {

@@ -1,5 +1,6 @@
 import { Clock, Data, Effect, Layer, Random } from "effect"
 import { Audit } from "../audit/Audit.ts"
+import { Metrics } from "../observability/Metrics.ts"
 import { AppConfig } from "../platform/Config.ts"
 import { Secrets } from "../platform/Secrets.ts"
 import { Transaction } from "../platform/Transaction.ts"
@@ -61,8 +62,7 @@ const errorOf = (status: number): string | null =>
     : status >= 300 && status < 400 ? `HTTP ${status} (redirects are not followed)`
     : `HTTP ${status}`
 
-/** Signs and POSTs one claimed delivery, then records the attempt. Only a database failure escapes. */
-export const deliver = (claimed: Claimed, options: WebhookWorkerOptions = defaults) =>
+const deliverOnce = (claimed: Claimed, options: WebhookWorkerOptions) =>
   Effect.gen(function* () {
     const secrets = yield* Secrets
     const sender = yield* WebhookSender
@@ -116,6 +116,30 @@ export const deliver = (claimed: Claimed, options: WebhookWorkerOptions = defaul
     }))
     return outcome
   })
+
+const outcomeLabels = { Succeeded: "succeeded", Retry: "retry", Failed: "failed" } as const
+
+/**
+ * Signs and POSTs one claimed delivery, then records the attempt. Only a database failure escapes.
+ * Counted by outcome (metrics), in a span of its own naming the delivery and its event (tracing).
+ */
+export const deliver = (claimed: Claimed, options: WebhookWorkerOptions = defaults) =>
+  Effect.gen(function* () {
+    const outcome: Outcome = yield* deliverOnce(claimed, options)
+    const metrics = yield* Metrics
+    metrics.webhookDelivery(outcomeLabels[outcome._tag])
+    yield* Effect.annotateCurrentSpan("sesame.delivery.outcome", outcomeLabels[outcome._tag])
+    return outcome
+  }).pipe(Effect.withSpan("WebhookWorker.deliver", {
+    kind: "producer",
+    attributes: {
+      "sesame.webhook_delivery_id": claimed.id,
+      "sesame.tenant_id": claimed.tenantId,
+      "sesame.event_id": claimed.event?.id ?? "",
+      "sesame.event_type": claimed.event?.type ?? "",
+      "sesame.delivery.attempt": claimed.attempts
+    }
+  }))
 
 /** One pass: fans out new events, claims due deliveries and sends them concurrently. Returns how many it claimed. */
 export const runOnce = (options: WebhookWorkerOptions = defaults) =>

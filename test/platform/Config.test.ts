@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Layer } from "effect"
+import { Cause, ConfigProvider, Effect, Exit, Layer, Option } from "effect"
 import * as AppConfigLive from "../../src/platform/Config.ts"
 import { AppConfig } from "../../src/platform/Config.ts"
 
@@ -41,5 +41,34 @@ describe("RETENTION_*", () => {
       assert.strictEqual(yield* refused({ RETENTION_EVENTS_DAYS: "-1" }), "Failure")
       assert.strictEqual(yield* refused({ RETENTION_BATCH_SIZE: "0" }), "Failure")
       assert.strictEqual(yield* refused({ RETENTION_EVENTS_DAYS: "0" }), "Success")
+    }))
+})
+
+const configWith = (env: Record<string, string>) =>
+  Effect.map(AppConfig, (config) => config).pipe(
+    Effect.provide(AppConfigLive.layer.pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env })))))
+  )
+
+describe("METRICS_PORT, METRICS_HOST, OTEL_*", () => {
+  it.effect("metrics and tracing are off unless set; metrics on loopback unless METRICS_HOST; service name defaults to sesame", () =>
+    Effect.gen(function* () {
+      const none = yield* configWith({})
+      assert.isTrue(Option.isNone(none.metrics ?? Option.none()))
+      assert.isTrue(Option.isNone(none.otel ?? Option.none()))
+      const on = yield* configWith({ METRICS_PORT: "9464", OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318" })
+      assert.deepStrictEqual(Option.getOrUndefined(on.metrics ?? Option.none()), { port: 9464, host: "127.0.0.1" })
+      assert.deepStrictEqual(Option.getOrUndefined(on.otel ?? Option.none()), { endpoint: "http://collector:4318", serviceName: "sesame" })
+      const open = yield* configWith({ METRICS_PORT: "9464", METRICS_HOST: "0.0.0.0", OTEL_EXPORTER_OTLP_ENDPOINT: "https://c", OTEL_SERVICE_NAME: "auth" })
+      assert.strictEqual(Option.getOrUndefined(open.metrics ?? Option.none())?.host, "0.0.0.0")
+      assert.strictEqual(Option.getOrUndefined(open.otel ?? Option.none())?.serviceName, "auth")
+    }))
+
+  it.effect("refused at start: METRICS_PORT equal to PORT, METRICS_PORT with WORKERS > 1, an endpoint that is not http(s)", () =>
+    Effect.gen(function* () {
+      const refusal = (env: Record<string, string>) =>
+        Effect.map(Effect.exit(configWith(env)), (exit) => Exit.isFailure(exit) ? String(Cause.squash(exit.cause)) : "started")
+      assert.include(yield* refusal({ PORT: "8787", METRICS_PORT: "8787" }), "METRICS_PORT must differ from PORT")
+      assert.include(yield* refusal({ METRICS_PORT: "9464", WORKERS: "2", DATABASE_URL: "postgres://x/y" }), "METRICS_PORT needs WORKERS=1")
+      assert.include(yield* refusal({ OTEL_EXPORTER_OTLP_ENDPOINT: "collector:4318" }), "OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL")
     }))
 })

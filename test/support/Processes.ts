@@ -33,7 +33,8 @@ export const freePort = (): Promise<number> =>
 // Variables of the developer's shell that must not leak into a child's configuration.
 const inherited = ["DATABASE_URL", "SMTP_URL", "SMTP_FROM", "PORT", "HOST", "TRUST_PROXY", "PUBLIC_URL", "SESAME_DATA_DIR", "SESAME_SECRET",
   "DELIVERY_POLL_MS", "DELIVERY_RETRY_BASE_MS", "LOG_FORMAT", "NODE_OPTIONS",
-  "WEBHOOKS_ALLOW_PRIVATE", "WEBHOOK_RETRY_BASE_MS", "WEBHOOK_TIMEOUT_MS"]
+  "WEBHOOKS_ALLOW_PRIVATE", "WEBHOOK_RETRY_BASE_MS", "WEBHOOK_TIMEOUT_MS",
+  "METRICS_PORT", "METRICS_HOST", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME"]
 
 const childEnv = (env: Readonly<Record<string, string>>): NodeJS.ProcessEnv => {
   const base: NodeJS.ProcessEnv = { ...process.env }

@@ -5,6 +5,8 @@ import { HttpApiClient } from "effect/http-api"
 import { Api } from "../../src/api/Api.ts"
 import { ApiRoutes } from "../../src/http/Server.ts"
 import { servicesOn } from "../../src/Layers.ts"
+import * as MetricsServer from "../../src/observability/MetricsServer.ts"
+import * as Observability from "../../src/observability/Observability.ts"
 import { AppConfig, type RetentionConfig, type SmsConfig } from "../../src/platform/Config.ts"
 import type { Database } from "../../src/platform/Database.ts"
 import { createTenantWithKeys } from "../../src/tenants/Bootstrap.ts"
@@ -27,6 +29,8 @@ export interface TestConfig {
   readonly retention?: RetentionConfig
   /** LOG_FORMAT (default pretty). */
   readonly logFormat?: "pretty" | "json"
+  /** METRICS_PORT (0: any free port; MetricsServer.MetricsAddress tells which) and METRICS_HOST (default 127.0.0.1). */
+  readonly metrics?: { readonly port: number; readonly host?: string }
 }
 
 export const testConfig = (options: TestConfig = {}) =>
@@ -48,14 +52,21 @@ export const testConfig = (options: TestConfig = {}) =>
     ...(options.webhookTimeoutMs === undefined ? {} : { webhookTimeoutMs: options.webhookTimeoutMs }),
     ...(options.sms === undefined ? {} : { sms: options.sms }),
     ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
-    ...(options.retention === undefined ? {} : { retention: options.retention })
+    ...(options.retention === undefined ? {} : { retention: options.retention }),
+    ...(options.metrics === undefined ? {} : { metrics: Option.some({ port: options.metrics.port, host: options.metrics.host ?? "127.0.0.1" }) })
   })
 
-/** The real server (all services, HTTP on a random port) on the given database. */
-export const serverLayer = <E>(database: Layer.Layer<Database, E>, options: TestConfig = {}) =>
+/**
+ * The real server (all services, HTTP on a random port) on the given database, wired as `sesame
+ * serve` wires it: metrics when `options.metrics` is set, and `tracing` (a tracer layer, e.g.
+ * TracingSdk.layerWith with an in-memory exporter) in place of the OTEL_* configured one.
+ */
+export const serverLayer = <E, T = never>(database: Layer.Layer<Database, E>, options: TestConfig = {}, tracing?: Layer.Layer<T>) =>
   HttpRouter.serve(ApiRoutes, { disableLogger: true, disableListenLog: true }).pipe(
+    Layer.provideMerge(MetricsServer.layer),
     Layer.provideMerge(servicesOn(database)),
     Layer.provideMerge(NodeHttpServer.layerTest),
+    Layer.provide(Layer.merge(Observability.metricsLayer, tracing ?? Observability.tracingLayer)),
     Layer.provide(testConfig(options))
   )
 
