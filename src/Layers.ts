@@ -46,7 +46,7 @@ import * as RetentionStorePg from "./retention/RetentionStorePg.ts"
 /** PostgreSQL when DATABASE_URL is set, otherwise the embedded PGlite in SESAME_DATA_DIR. */
 export const DatabaseLive = Layer.unwrap(Effect.map(AppConfig, (config) =>
   Option.match(config.databaseUrl, {
-    onSome: (url) => Database.layerPostgres(url),
+    onSome: (url) => Database.layerPostgres(url, { maxConnections: config.databasePoolSize ?? 10 }),
     onNone: () => Database.layerEmbedded(config.dataDir)
   })))
 

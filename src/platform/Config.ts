@@ -56,6 +56,8 @@ export class AppConfig extends Context.Service<AppConfig, {
   readonly host: string
   readonly publicUrl: string
   readonly databaseUrl: Option.Option<Redacted.Redacted<string>>
+  /** DATABASE_POOL_SIZE: PostgreSQL connections this process may open (default 10; PGlite always 1). */
+  readonly databasePoolSize?: number
   readonly dataDir: string
   readonly secret: Option.Option<Redacted.Redacted<string>>
   readonly smtpUrl: Option.Option<Redacted.Redacted<string>>
@@ -112,6 +114,7 @@ export const config = Config.all({
   host: Config.NonEmptyString("HOST").pipe(Config.withDefault("127.0.0.1")),
   publicUrl: Config.option(Config.String("PUBLIC_URL")),
   databaseUrl: Config.option(Config.Redacted("DATABASE_URL")),
+  databasePoolSize: Config.Int("DATABASE_POOL_SIZE").pipe(Config.withDefault(10)),
   dataDir: Config.String("SESAME_DATA_DIR").pipe(Config.withDefault("./.sesame")),
   secret: Config.option(Config.Redacted("SESAME_SECRET")),
   smtpUrl: Config.option(Config.Redacted("SMTP_URL")),
@@ -160,6 +163,7 @@ export const layer = Layer.effect(AppConfig)(
       return yield* Effect.die(new Error("OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL"))
     }
     if (c.workers < 1 || c.workers > 64) return yield* Effect.die(new Error("WORKERS must be 1..64"))
+    if (c.databasePoolSize < 1 || c.databasePoolSize > 1000) return yield* Effect.die(new Error("DATABASE_POOL_SIZE must be 1..1000"))
     if (c.workers > 1 && Option.isNone(c.databaseUrl)) {
       // PGlite is one process's database: several processes need a shared PostgreSQL.
       return yield* Effect.die(new Error("WORKERS > 1 needs DATABASE_URL (the embedded database serves one process)"))
@@ -170,6 +174,7 @@ export const layer = Layer.effect(AppConfig)(
       host: c.host.trim(),
       publicUrl: Option.getOrElse(c.publicUrl, () => `http://localhost:${c.port}`).replace(/\/+$/, ""),
       databaseUrl: c.databaseUrl,
+      databasePoolSize: c.databasePoolSize,
       dataDir: c.dataDir,
       secret: c.secret,
       smtpUrl: c.smtpUrl,

@@ -72,3 +72,16 @@ describe("METRICS_PORT, METRICS_HOST, OTEL_*", () => {
       assert.include(yield* refusal({ OTEL_EXPORTER_OTLP_ENDPOINT: "collector:4318" }), "OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL")
     }))
 })
+
+describe("DATABASE_POOL_SIZE", () => {
+  it.effect("10 by default; a size in 1..1000 is taken; anything else is refused at start", () =>
+    Effect.gen(function* () {
+      assert.strictEqual((yield* configWith({})).databasePoolSize, 10)
+      assert.strictEqual((yield* configWith({ DATABASE_POOL_SIZE: "4" })).databasePoolSize, 4)
+      for (const size of ["0", "1001", "-3"]) {
+        const exit = yield* Effect.exit(configWith({ DATABASE_POOL_SIZE: size }))
+        assert.isTrue(Exit.isFailure(exit), size)
+        if (Exit.isFailure(exit)) assert.include(String(Cause.squash(exit.cause)), "DATABASE_POOL_SIZE must be 1..1000")
+      }
+    }))
+})
