@@ -46,7 +46,12 @@ export class AppConfig extends Context.Service<AppConfig, {
   readonly webhookTimeoutMs?: number
   /** SMS providers (#4), tried in order; none → the dev outbox. */
   readonly sms?: SmsConfig
+  /** SHUTDOWN_TIMEOUT_MS: how long a SIGTERM/SIGINT lets in-flight requests and sends finish (platform/Lifecycle.ts). */
+  readonly shutdownTimeoutMs?: number
 }>()("sesame/AppConfig") {}
+
+/** SHUTDOWN_TIMEOUT_MS's default: in-flight SMTP/SMS sends have their own 10 s timeouts. */
+export const SHUTDOWN_TIMEOUT_MS = 10_000
 
 export const config = Config.all({
   port: Config.Port("PORT").pipe(Config.withDefault(8787)),
@@ -73,7 +78,8 @@ export const config = Config.all({
   twilioBaseUrl: Config.String("TWILIO_BASE_URL").pipe(Config.withDefault("https://api.twilio.com")),
   smsWebhookUrl: Config.option(Config.String("SMS_WEBHOOK_URL")),
   smsWebhookSecret: Config.option(Config.Redacted("SMS_WEBHOOK_SECRET")),
-  smsTimeoutMs: Config.Int("SMS_TIMEOUT_MS").pipe(Config.withDefault(10_000))
+  smsTimeoutMs: Config.Int("SMS_TIMEOUT_MS").pipe(Config.withDefault(10_000)),
+  shutdownTimeoutMs: Config.Int("SHUTDOWN_TIMEOUT_MS").pipe(Config.withDefault(SHUTDOWN_TIMEOUT_MS))
 })
 
 export const layer = Layer.effect(AppConfig)(
@@ -87,6 +93,7 @@ export const layer = Layer.effect(AppConfig)(
       return yield* Effect.die(new Error("SMS_WEBHOOK_URL must be an http(s) URL"))
     }
     if (c.workers < 1 || c.workers > 64) return yield* Effect.die(new Error("WORKERS must be 1..64"))
+    if (c.shutdownTimeoutMs < 0) return yield* Effect.die(new Error("SHUTDOWN_TIMEOUT_MS must be 0 or more"))
     if (c.workers > 1 && Option.isNone(c.databaseUrl)) {
       // PGlite is one process's database: several processes need a shared PostgreSQL.
       return yield* Effect.die(new Error("WORKERS > 1 needs DATABASE_URL (the embedded database serves one process)"))
@@ -109,6 +116,7 @@ export const layer = Layer.effect(AppConfig)(
       webhooksAllowPrivate: c.webhooksAllowPrivate,
       webhookRetryBaseMs: c.webhookRetryBaseMs,
       webhookTimeoutMs: c.webhookTimeoutMs,
+      shutdownTimeoutMs: c.shutdownTimeoutMs,
       sms: {
         twilio: Option.isSome(c.twilioAccountSid) && Option.isSome(c.twilioAuthToken)
           ? Option.some({
