@@ -48,8 +48,9 @@ export const superviseWorkers = (count: number) =>
           // a message, not SIGTERM: a worker that had the process group's signal already would take
           // a second one as "exit now" (platform/Lifecycle.ts)
           for (const worker of started.keys()) {
-            if (worker.isConnected()) worker.send(STOP_MESSAGE)
-            else worker.process.kill("SIGTERM")
+            const signal = () => void worker.process.kill("SIGTERM")
+            if (worker.isConnected()) worker.send(STOP_MESSAGE, (error: Error | null) => error === null ? undefined : signal())
+            else signal()
           }
         })
     )

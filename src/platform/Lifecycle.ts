@@ -5,8 +5,7 @@
  * process exits 0. A repeated signal, or a drain that overruns its deadline, ends the process at once.
  */
 import cluster from "node:cluster"
-import { Clock, Context, Deferred, Effect, Exit, Fiber } from "effect"
-import * as Cause from "effect/Cause"
+import { Cause, Clock, Context, Deferred, Effect, Exit, Fiber } from "effect"
 import * as Runtime from "effect/Runtime"
 
 /** What the server's parts read of the shutdown (a Reference: never draining unless `runMain` drives it). */
@@ -55,16 +54,20 @@ export const make = () => {
     }),
     /** Milliseconds since the drain began. */
     elapsedMs: Effect.map(Clock.currentTimeMillis, (now) => phase === "draining" ? now - began : 0),
-    /** Begins the drain: when, and how long the process may take to stop; undefined when it had begun already. */
+    /**
+     * Begins the drain: when, how long the process may take to stop, and whether it was serving (a
+     * command or a startup cut short did not finish its work); undefined when it had begun already.
+     */
     begin: Effect.gen(function* () {
       if (phase === "draining") return undefined
-      const allowed = phase === "serving" ? timeoutMs : STARTUP_STOP_MS
+      const serving = phase === "serving"
+      const allowed = serving ? timeoutMs : STARTUP_STOP_MS
       const at = yield* Clock.currentTimeMillis
       phase = "draining"
       deadline = at + allowed
       began = at
       Deferred.doneUnsafe(begun, Exit.void)
-      return { at, allowed }
+      return { at, allowed, serving }
     })
   }
 }
@@ -76,12 +79,13 @@ const signalNumber = { SIGINT: 2, SIGTERM: 15 } as const
 /**
  * Like `NodeRuntime.runMain`, with the shutdown above: the first signal begins the drain and
  * interrupts the main fiber (its scopes close: the HTTP server and the workers drain in their
- * finalizers); the program ending by that interruption exits 0. Exits 128 + the signal number when a
- * second signal comes, or when the drain overruns its deadline (+2 s for closing the database).
+ * finalizers); a server that stops so exits 0. Exits 128 + the signal number when a second signal
+ * comes, when the drain overruns its deadline (+2 s for closing the database), or when what was
+ * interrupted was a command or a startup.
  */
 export const runMain = (controller: Controller) =>
   Runtime.makeRunMain(({ fiber, teardown }) => {
-    let first: { readonly signal: keyof typeof signalNumber; readonly at: number } | undefined
+    let first: { readonly signal: keyof typeof signalNumber; readonly at: number; readonly serving: boolean } | undefined
     const exitNow = (signal: keyof typeof signalNumber, why: string) => {
       process.stderr.write(`${why}: exiting now\n`)
       process.exit(128 + signalNumber[signal])
@@ -89,8 +93,8 @@ export const runMain = (controller: Controller) =>
     const stop = (signal: keyof typeof signalNumber) => {
       const begun = Effect.runSync(controller.begin)
       if (begun === undefined) return
-      const { at, allowed } = begun
-      first = { signal, at }
+      const { at, allowed, serving } = begun
+      first = { signal, at, serving }
       // Nothing is left to wait for past the deadline: a hung finalizer must not keep the process.
       setTimeout(() => exitNow(signal, `still stopping ${allowed + OVERRUN_GRACE_MS} ms after ${signal}`), allowed + OVERRUN_GRACE_MS).unref()
       fiber.interruptUnsafe(fiber.id)
@@ -109,8 +113,10 @@ export const runMain = (controller: Controller) =>
       process.removeListener("SIGINT", onSigint)
       process.removeListener("SIGTERM", onSigterm)
       process.removeListener("message", onMessage)
-      // stopped by the signal, as asked: a clean stop
-      if (first !== undefined && Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)) return process.exit(0)
+      if (first !== undefined && Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)) {
+        // a server drained as asked: a clean stop; a command or a startup cut short: as if killed
+        return process.exit(first.serving ? 0 : 128 + signalNumber[first.signal])
+      }
       teardown(exit, (code) => {
         if (first !== undefined || code !== 0) process.exit(code)
       })

@@ -60,13 +60,13 @@ describe("forkDraining", () => {
   it.effect("the drain's time is SHUTDOWN_TIMEOUT_MS once serving, STARTUP_STOP_MS before", () =>
     Effect.gen(function* () {
       const starting = Lifecycle.make()
-      assert.strictEqual((yield* starting.begin)?.allowed, Lifecycle.STARTUP_STOP_MS)
+      assert.deepStrictEqual(yield* starting.begin, { at: 0, allowed: Lifecycle.STARTUP_STOP_MS, serving: false })
       assert.isUndefined(yield* starting.begin)
       const serving = Lifecycle.make()
       yield* serving.serving(7000)
       assert.isFalse(serving.lifecycle.isDraining())
       assert.strictEqual(yield* serving.lifecycle.remainingMs, 0)
-      assert.strictEqual((yield* serving.begin)?.allowed, 7000)
+      assert.deepStrictEqual(yield* serving.begin, { at: 0, allowed: 7000, serving: true })
       assert.isTrue(serving.lifecycle.isDraining())
       yield* TestClock.adjust(2000)
       assert.strictEqual(yield* serving.lifecycle.remainingMs, 5000)
