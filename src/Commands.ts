@@ -1,7 +1,6 @@
 /** The commands of `sesame` (entry: src/cli.ts). */
 import { flushCompileCache } from "node:module"
 import { parseArgs } from "node:util"
-import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Clock, Console, Effect, Layer, Option, Schema } from "effect"
 import { HttpServer } from "effect/http"
 import { isSqlError } from "effect/sql/SqlError"
@@ -12,6 +11,7 @@ import { AppConfig } from "./platform/Config.ts"
 import * as AppConfigLive from "./platform/Config.ts"
 import * as Database from "./platform/Database.ts"
 import { loggerLayer } from "./platform/Logging.ts"
+import * as Lifecycle from "./platform/Lifecycle.ts"
 import { DatabaseLive, servicesOn } from "./Layers.ts"
 import { serveOn } from "./http/Server.ts"
 import * as Observability from "./observability/Observability.ts"
@@ -61,13 +61,19 @@ const AdminLayer = Layer.mergeAll(TenantsLive.layer, ApiKeysLive.layer).pipe(
   Layer.provideMerge(DatabaseLive)
 )
 
+/** SIGTERM/SIGINT drain the server (platform/Lifecycle.ts). */
+const lifecycle = Lifecycle.make()
+
 const serve = Effect.gen(function* () {
   const config = yield* AppConfig
   const workers = config.workers ?? 1
+  const shutdownTimeoutMs = config.shutdownTimeoutMs ?? AppConfigLive.SHUTDOWN_TIMEOUT_MS
   if (workers > 1 && !isClusterWorker()) {
     // The primary migrates once, then only supervises; the workers serve.
     // …and settles SESAME_SECRET (generated into the data directory when unset) before any worker reads it
     yield* Effect.provide(Effect.log(`migrations are up to date; starting ${workers} worker processes`), Layer.merge(AdminLayer, SecretsLive.layer))
+    // on a signal the primary waits for its workers' drains (each SHUTDOWN_TIMEOUT_MS, then closing)
+    yield* lifecycle.serving(shutdownTimeoutMs + Lifecycle.OVERRUN_GRACE_MS)
     return yield* Effect.scoped(superviseWorkers(workers))
   }
   const started = yield* Clock.currentTimeMillis
@@ -85,9 +91,12 @@ const serve = Effect.gen(function* () {
       // Every module is loaded by now: store their compiled code for the next start (the cache is
       // otherwise written at exit, which a server stopped with SIGKILL never reaches).
       yield* Effect.sync(flushCompileCache)
+      yield* lifecycle.serving(shutdownTimeoutMs)
+      // the first finalizer to run: the listener and the workers drain after it
+      yield* Effect.addFinalizer(() => Effect.log(`draining… (up to ${shutdownTimeoutMs} ms)`))
     })),
     app
-  ))
+  )).pipe(Effect.onInterrupt(() => Effect.flatMap(lifecycle.elapsedMs, (ms) => Effect.log(`stopped in ${ms} ms`))))
 })
 
 const decode = <S extends Schema.Top & { readonly DecodingServices: never }>(schema: S, value: unknown, what: string) =>
@@ -167,5 +176,6 @@ program.pipe(
     if (isSqlError(error)) return Console.error(`database error: ${JSON.stringify(loggableSqlError(error))}`)
     return Console.error(error instanceof Error ? error.message : String(error))
   }),
-  (effect) => NodeRuntime.runMain(effect, { disableErrorReporting: true })
+  Effect.provideService(Lifecycle.Lifecycle, lifecycle.lifecycle),
+  (effect) => Lifecycle.runMain(lifecycle)(effect, { disableErrorReporting: true })
 )

@@ -117,6 +117,11 @@ export class Outbox extends Context.Service<Outbox, {
   readonly statusOf: (key: MessageKey) => Effect.Effect<DeliveryStatus | undefined, ServiceUnavailable>
   /** Claims up to `limit` due rows in one statement (`FOR UPDATE SKIP LOCKED`). */
   readonly claim: (options: ClaimOptions) => Effect.Effect<ReadonlyArray<Claimed>, ServiceUnavailable>
+  /**
+   * Extends a claim this worker still holds (`status = 'sending'` and the claim's `attempts`, the
+   * fencing token) to `lockedUntil`; false when it no longer holds it.
+   */
+  readonly renew: (key: MessageKey, attempts: number, lockedUntil: Date) => Effect.Effect<boolean, ServiceUnavailable>
   /** Live messages lose their payload here: the code or link does not stay in the database after delivery. */
   readonly markSent: (key: MessageKey, provider: string, now: Date) => Effect.Effect<void, ServiceUnavailable>
   readonly markRetry: (

@@ -140,6 +140,12 @@ export const make = Effect.gen(function* () {
           m.status, m.attempts`).pipe(Effect.map((rows) => rows.map(toClaimed)))
     },
 
+    renew: (key, attempts, lockedUntil) =>
+      unavailable(sql`
+        UPDATE messages SET locked_until = ${lockedUntil}
+        WHERE tenant_id = ${key.tenantId} AND id = ${key.id} AND status = 'sending' AND attempts = ${attempts}
+        RETURNING id`).pipe(Effect.map((rows) => rows.length > 0)),
+
     markSent: (key, provider, now) =>
       unavailable(sql`
         UPDATE messages SET status = 'sent', provider = ${provider}, sent_at = ${now}, locked_until = NULL,

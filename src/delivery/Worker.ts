@@ -4,6 +4,8 @@ import type { MessageId, TenantId } from "../domain/Ids.ts"
 import { Metrics } from "../observability/Metrics.ts"
 import { AppConfig } from "../platform/Config.ts"
 import { maskText } from "../platform/Mask.ts"
+import { whileRenewing } from "../platform/Lease.ts"
+import { forkDraining, Lifecycle } from "../platform/Lifecycle.ts"
 import { SmsProvider } from "../sms/SmsProvider.ts"
 import { Mailer, MailerError } from "./Mailer.ts"
 import { type Claimed, Outbox } from "./Outbox.ts"
@@ -11,22 +13,27 @@ import { type Claimed, Outbox } from "./Outbox.ts"
 export interface WorkerOptions {
   readonly pollMs: number
   readonly retryBaseMs: number
+  /** At most this many claimed per pass (and never more than `concurrency`: a claimed row is sent at once). */
   readonly batchSize: number
   readonly concurrency: number
   readonly maxAttempts: number
-  /** A send that takes longer is abandoned and retried; the lease must outlast it. */
+  /** A send that takes longer is abandoned and retried; the lease is renewed until then. */
   readonly sendTimeoutMs: number
+  /**
+   * A claim holds this long unrenewed, and is renewed every third of it while its send runs: a
+   * crashed process's messages are claimed again within it.
+   */
   readonly leaseMs: number
 }
 
 export const defaults: WorkerOptions = {
   pollMs: 1000,
   retryBaseMs: 2000,
-  batchSize: 20,
+  batchSize: 10,
   concurrency: 10,
   maxAttempts: 8,
   sendTimeoutMs: 30_000,
-  leaseMs: 120_000
+  leaseMs: 10_000
 }
 
 const HOUR_MS = 3_600_000
@@ -134,23 +141,36 @@ export const deliver = (claimed: Claimed, options: WorkerOptions = defaults) =>
   }))
 
 /** One pass: claims a batch of due messages and delivers them concurrently. Returns how many it claimed. */
+/**
+ * `deliver` under the claim's lease: renewed while the send and its recording run (up to the send
+ * timeout), and handed back at once if interrupted (shutdown past its deadline) rather than left
+ * leased. (An interrupted message may have gone out already: delivery is at least once.)
+ */
+export const deliverHeld = (claimed: Claimed, options: WorkerOptions = defaults) =>
+  Effect.flatMap(Outbox, (outbox) => {
+    if (claimed._tag === "Skipped") return deliver(claimed, options)
+    const key = { tenantId: claimed.tenantId, id: claimed.id }
+    return whileRenewing(deliver(claimed, options), {
+      leaseMs: options.leaseMs,
+      maxMs: options.sendTimeoutMs + options.leaseMs,
+      renew: (until) => outbox.renew(key, claimed.attempts, until)
+    }).pipe(
+      Effect.onInterrupt(() =>
+        Effect.flatMap(nowDate, (now) => outbox.markRetry(key, claimed.attempts, now, "interrupted by shutdown")).pipe(Effect.ignore))
+    )
+  })
+
+/** One pass: claims the due messages it can send at once and delivers them concurrently. Returns how many it claimed. */
 export const runOnce = (options: WorkerOptions = defaults) =>
   Effect.gen(function* () {
     const outbox = yield* Outbox
-    const claimed = yield* outbox.claim({ now: yield* nowDate, leaseMs: options.leaseMs, limit: options.batchSize })
+    const limit = Math.min(options.batchSize, options.concurrency)
+    const claimed = yield* outbox.claim({ now: yield* nowDate, leaseMs: options.leaseMs, limit })
     yield* Effect.forEach(claimed, (message) =>
-      deliver(message, options).pipe(
-        // Shutdown mid-send: hand the message back at once instead of leaving it leased for leaseMs.
-        // (It may already have gone out: delivery is at least once.)
-        Effect.onInterrupt(() =>
-          message._tag === "Deliver"
-            ? Effect.flatMap(nowDate, (now) =>
-              outbox.markRetry({ tenantId: message.tenantId, id: message.id }, message.attempts, now, "interrupted by shutdown")
-            ).pipe(Effect.ignore)
-            : Effect.void),
+      deliverHeld(message, options).pipe(
         // A row whose result could not be recorded keeps its lease and is claimed again when it ends.
         Effect.catchCause((cause) => Effect.logError(`delivery of ${message.id} not recorded`, cause))
-      ), { concurrency: options.concurrency, discard: true })
+      ), { concurrency: limit, discard: true })
     return claimed.length
   })
 
@@ -165,22 +185,25 @@ export const make = (options: WorkerOptions) =>
     // SMS (#4): optional, so a deployment or test without an SmsProvider fails SMS messages permanently.
     const smsProvider = yield* Effect.serviceOption(SmsProvider)
     const signal = yield* Queue.dropping<void>(1)
+    const lifecycle = yield* Lifecycle
+    const limit = Math.min(options.batchSize, options.concurrency)
 
+    // At shutdown the loop claims nothing more and ends once its pass is delivered (forkDraining).
     const loop = Effect.gen(function* () {
-      while (true) {
+      while (!lifecycle.isDraining()) {
         const claimed = yield* runOnce(options).pipe(
           Effect.catchCause((cause) => Effect.as(Effect.logError("delivery worker pass failed", cause), 0))
         )
         // A full batch suggests more are due: go again at once instead of waiting.
-        if (claimed < options.batchSize) {
-          yield* Effect.race(Queue.take(signal), Effect.sleep(options.pollMs))
+        if (claimed < limit) {
+          yield* Effect.raceAll([Queue.take(signal), Effect.sleep(options.pollMs), lifecycle.draining])
           // Let the request that woke us finish answering before claiming: its response time then does not
           // depend on whether a message was queued (enumeration safety), and a burst is claimed in one go.
           yield* Effect.sleep(WAKE_SETTLE_MS)
         }
       }
     })
-    yield* Effect.forkScoped(loop)
+    yield* forkDraining(loop)
 
     const failed = new DeliveryFailed({})
     const deliverNow = Effect.fn("DeliveryWorker.deliverNow")(function* (tenantId: TenantId, messageId: MessageId) {
@@ -190,7 +213,7 @@ export const make = (options: WorkerOptions) =>
         const now = yield* nowDate
         const [claimed] = yield* outbox.claim({ now, leaseMs: options.leaseMs, limit: 1, only: key })
         if (claimed !== undefined) {
-          const outcome = yield* deliver(claimed, options)
+          const outcome = yield* deliverHeld(claimed, options)
           return outcome._tag === "Sent" ? { provider: outcome.provider } : yield* Effect.fail(failed)
         }
         // Not claimable: already delivered (test mode), or another worker holds it right now.

@@ -1,5 +1,6 @@
 import cluster, { type Worker } from "node:cluster"
 import { Deferred, Effect, Exit } from "effect"
+import { STOP_MESSAGE } from "../platform/Lifecycle.ts"
 
 
 /**
@@ -9,7 +10,7 @@ import { Deferred, Effect, Exit } from "effect"
  * PostgreSQL — so the workers share nothing but the database. A worker that dies after it was
  * listening is replaced; one that dies before it ever listened stops them all (it cannot start: a
  * bad setting, the port taken — it would only die again). On
- * interruption (SIGTERM/SIGINT) every worker gets SIGTERM and the primary waits for them to exit.
+ * interruption (SIGTERM/SIGINT) every worker is told to drain and the primary waits for them to exit.
  */
 export const superviseWorkers = (count: number) =>
   Effect.gen(function* () {
@@ -44,7 +45,13 @@ export const superviseWorkers = (count: number) =>
           cluster.on("exit", () => {
             if (started.size === 0) resume(Effect.void)
           })
-          for (const worker of started.keys()) worker.process.kill("SIGTERM")
+          // a message, not SIGTERM: a worker that had the process group's signal already would take
+          // a second one as "exit now" (platform/Lifecycle.ts)
+          for (const worker of started.keys()) {
+            const signal = () => void worker.process.kill("SIGTERM")
+            if (worker.isConnected()) worker.send(STOP_MESSAGE, (error: Error | null) => error === null ? undefined : signal())
+            else signal()
+          }
         })
     )
     // interruptible: SIGTERM/SIGINT interrupt this wait, and the release above stops the workers

@@ -1,4 +1,5 @@
-import { createServer } from "node:http"
+import { createServer, type Server, type ServerResponse } from "node:http"
+import { Server as NetServer } from "node:net"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Effect, Layer, References, Tracer } from "effect"
 import { HttpRouter } from "effect/http"
@@ -24,6 +25,7 @@ import { SessionHandlers } from "./SessionHandlers.ts"
 import { TemplateHandlers } from "./TemplateHandlers.ts"
 import * as TrustedProxies from "./TrustedProxies.ts"
 import { HttpMetricsLive } from "../observability/HttpMetrics.ts"
+import { Lifecycle } from "../platform/Lifecycle.ts"
 
 /**
  * The HttpApi routes (+ `/openapi.json`), the hosted link page, and the edge middleware in front of
@@ -60,9 +62,57 @@ export const ApiRoutes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json
 const tracingOffUnlessConfigured = Layer.unwrap(Effect.map(Effect.tracer, (tracer) =>
   tracer === Tracer.nativeTracer ? Layer.succeed(References.TracerEnabled)(false) : Layer.empty))
 
+
+const SWEEP_MS = 50
+
+/**
+ * The drain, first of the server's finalizers: the listener closes (new connections are refused),
+ * requests in flight finish, and so do requests that arrive meanwhile on open keep-alive connections
+ * (`/readyz` then says 503), answered `Connection: close`. Once none is in flight the idle connections
+ * are closed; at the deadline every connection is, which interrupts the requests still running.
+ */
+const drain = (server: Server, inFlight: () => number) =>
+  Effect.gen(function* () {
+    if (!server.listening) return
+    const lifecycle = yield* Lifecycle
+    const closing = (_: unknown, response: ServerResponse) => {
+      if (!response.headersSent) response.setHeader("connection", "close")
+    }
+    yield* Effect.callback<void>((resume) => {
+      // before the app's listener, which may answer synchronously
+      server.prependListener("request", closing)
+      const sweep = setInterval(() => {
+        if (inFlight() === 0) server.closeIdleConnections()
+      }, SWEEP_MS)
+      // net's close, not http's: http's also closes the idle keep-alive connections at once, where a
+      // load balancer's health check would otherwise see the 503
+      NetServer.prototype.close.call(server, () => {
+        clearInterval(sweep)
+        resume(Effect.void)
+      })
+      return Effect.sync(() => clearInterval(sweep))
+    }).pipe(
+      Effect.timeoutOrElse({
+        duration: yield* lifecycle.remainingMs,
+        orElse: () => Effect.sync(() => server.closeAllConnections())
+      })
+    )
+  })
+
 /** Serves on `host:port`; the HttpServer stays in the output so the caller can log the bound address. */
 export const serveOn = (port: number, host: string) =>
-  HttpRouter.serve(ApiRoutes, { disableLogger: true, disableListenLog: true }).pipe(
-    Layer.provideMerge(NodeHttpServer.layer(createServer, { port, host })),
-    Layer.provide(tracingOffUnlessConfigured)
-  )
+  Layer.unwrap(Effect.sync(() => {
+    const server = createServer()
+    // Requests in flight, for the drain: a counter and one shared listener, nothing allocated per request.
+    let inFlight = 0
+    const done = () => void inFlight--
+    server.on("request", (_, response: ServerResponse) => {
+      inFlight++
+      response.on("close", done)
+    })
+    return Layer.effectDiscard(Effect.addFinalizer(() => drain(server, () => inFlight))).pipe(
+      Layer.provideMerge(HttpRouter.serve(ApiRoutes, { disableLogger: true, disableListenLog: true })),
+      Layer.provideMerge(NodeHttpServer.layer(() => server, { port, host })),
+      Layer.provide(tracingOffUnlessConfigured)
+    )
+  }))

@@ -86,7 +86,12 @@ export class AppConfig extends Context.Service<AppConfig, {
   readonly metrics?: Option.Option<{ readonly port: number; readonly host: string }>
   /** OTEL_EXPORTER_OTLP_ENDPOINT + OTEL_SERVICE_NAME: OpenTelemetry traces over OTLP/HTTP; unset → no spans at all. */
   readonly otel?: Option.Option<{ readonly endpoint: string; readonly serviceName: string }>
+  /** SHUTDOWN_TIMEOUT_MS: how long a SIGTERM/SIGINT lets in-flight requests and sends finish (platform/Lifecycle.ts). */
+  readonly shutdownTimeoutMs?: number
 }>()("sesame/AppConfig") {}
+
+/** SHUTDOWN_TIMEOUT_MS's default: in-flight SMTP/SMS sends have their own 10 s timeouts. */
+export const SHUTDOWN_TIMEOUT_MS = 10_000
 
 const HOUR_MS = 3_600_000
 const DAY_MS = 86_400_000
@@ -141,7 +146,8 @@ export const config = Config.all({
   metricsPort: Config.option(Config.Port("METRICS_PORT")),
   metricsHost: Config.NonEmptyString("METRICS_HOST").pipe(Config.withDefault("127.0.0.1")),
   otelEndpoint: Config.option(Config.NonEmptyString("OTEL_EXPORTER_OTLP_ENDPOINT")),
-  otelServiceName: Config.NonEmptyString("OTEL_SERVICE_NAME").pipe(Config.withDefault("sesame"))
+  otelServiceName: Config.NonEmptyString("OTEL_SERVICE_NAME").pipe(Config.withDefault("sesame")),
+  shutdownTimeoutMs: Config.Int("SHUTDOWN_TIMEOUT_MS").pipe(Config.withDefault(SHUTDOWN_TIMEOUT_MS))
 })
 
 export const layer = Layer.effect(AppConfig)(
@@ -164,6 +170,7 @@ export const layer = Layer.effect(AppConfig)(
     }
     if (c.workers < 1 || c.workers > 64) return yield* Effect.die(new Error("WORKERS must be 1..64"))
     if (c.databasePoolSize < 1 || c.databasePoolSize > 1000) return yield* Effect.die(new Error("DATABASE_POOL_SIZE must be 1..1000"))
+    if (c.shutdownTimeoutMs < 0) return yield* Effect.die(new Error("SHUTDOWN_TIMEOUT_MS must be 0 or more"))
     if (c.workers > 1 && Option.isNone(c.databaseUrl)) {
       // PGlite is one process's database: several processes need a shared PostgreSQL.
       return yield* Effect.die(new Error("WORKERS > 1 needs DATABASE_URL (the embedded database serves one process)"))
@@ -188,6 +195,7 @@ export const layer = Layer.effect(AppConfig)(
       webhooksAllowPrivate: c.webhooksAllowPrivate,
       webhookRetryBaseMs: c.webhookRetryBaseMs,
       webhookTimeoutMs: c.webhookTimeoutMs,
+      shutdownTimeoutMs: c.shutdownTimeoutMs,
       sms: {
         twilio: Option.isSome(c.twilioAccountSid) && Option.isSome(c.twilioAuthToken)
           ? Option.some({

@@ -102,6 +102,8 @@ export class WebhookStore extends Context.Service<WebhookStore, {
   readonly finish: (
     claimed: Claimed, attempt: AttemptRecord, outcome: Outcome, now: Date, disableAfterMs: number
   ) => Effect.Effect<Finished, ServiceUnavailable>
+  /** Extends a lease this worker still holds (fenced like `finish`) to `lockedUntil`; false when it no longer does. */
+  readonly renew: (claimed: Claimed, lockedUntil: Date) => Effect.Effect<boolean, ServiceUnavailable>
   /** Gives a lease back at once (shutdown mid-send): due again now. */
   readonly release: (claimed: Claimed, now: Date) => Effect.Effect<void, ServiceUnavailable>
 }>()("sesame/WebhookStore") {}

@@ -194,6 +194,11 @@ export const make = Effect.gen(function* () {
         return { recorded: true, disabled: row === undefined ? undefined : { endpointId: row.id, reason: row.disabledReason, url: row.url } }
       }),
 
+    renew: (claimed, lockedUntil) =>
+      unavailable(sql`UPDATE webhook_deliveries SET locked_until = ${lockedUntil}
+        WHERE tenant_id = ${claimed.tenantId} AND id = ${claimed.id} AND status = 'sending' AND attempts = ${claimed.attempts}
+        RETURNING id`).pipe(Effect.map((rows) => rows.length > 0)),
+
     release: (claimed, now) =>
       unavailable(sql`UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ${now}, locked_until = NULL
         WHERE tenant_id = ${claimed.tenantId} AND id = ${claimed.id} AND status = 'sending' AND attempts = ${claimed.attempts}`)

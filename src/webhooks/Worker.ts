@@ -2,6 +2,8 @@ import { Clock, Data, Effect, Layer, Random } from "effect"
 import { Audit } from "../audit/Audit.ts"
 import { Metrics } from "../observability/Metrics.ts"
 import { AppConfig } from "../platform/Config.ts"
+import { whileRenewing } from "../platform/Lease.ts"
+import { forkDraining, Lifecycle } from "../platform/Lifecycle.ts"
 import { Secrets } from "../platform/Secrets.ts"
 import { Transaction } from "../platform/Transaction.ts"
 import { webhookBody } from "./Payload.ts"
@@ -16,9 +18,13 @@ export interface WebhookWorkerOptions {
   /** Milliseconds per second of the retry schedule (Schedule.ts): 1000 in production. */
   readonly retryBaseMs: number
   readonly timeoutMs: number
+  /** At most this many claimed per pass (and never more than `concurrency`: a claimed delivery is sent at once). */
   readonly batchSize: number
   readonly concurrency: number
-  /** Must outlast a request: a worker that dies mid-request gives its deliveries up when it ends. */
+  /**
+   * A claim holds this long unrenewed, and is renewed every third of it while its request runs (up to
+   * `timeoutMs`, then recording): a crashed process's deliveries are claimed again within it.
+   */
   readonly leaseMs: number
   /** An endpoint whose every delivery has failed for this long is disabled. */
   readonly disableAfterMs: number
@@ -29,9 +35,9 @@ export const defaults: WebhookWorkerOptions = {
   pollMs: 1000,
   retryBaseMs: 1000,
   timeoutMs: 10_000,
-  batchSize: 20,
+  batchSize: 10,
   concurrency: 10,
-  leaseMs: 25_000,
+  leaseMs: 10_000,
   disableAfterMs: 5 * 86_400_000,
   fanOutBatch: 500
 }
@@ -146,15 +152,20 @@ export const runOnce = (options: WebhookWorkerOptions = defaults) =>
   Effect.gen(function* () {
     const store = yield* WebhookStore
     for (let i = 0; i < 10 && (yield* store.fanOut(new Date(yield* nowMs), options.fanOutBatch)) === options.fanOutBatch; i++);
-    const claimed = yield* store.claim(new Date(yield* nowMs), options.leaseMs, options.batchSize)
+    const limit = Math.min(options.batchSize, options.concurrency)
+    const claimed = yield* store.claim(new Date(yield* nowMs), options.leaseMs, limit)
     yield* Effect.forEach(claimed, (delivery) =>
-      deliver(delivery, options).pipe(
-        // Shutdown mid-request: hand the delivery back at once rather than leaving it leased for
-        // leaseMs. (It may have arrived already: delivery is at least once; webhook-id dedupes.)
+      whileRenewing(deliver(delivery, options), {
+        leaseMs: options.leaseMs,
+        maxMs: options.timeoutMs + options.leaseMs,
+        renew: (until) => store.renew(delivery, until)
+      }).pipe(
+        // Shutdown mid-request (past its deadline): hand the delivery back at once rather than leaving
+        // it leased. (It may have arrived already: delivery is at least once; webhook-id dedupes.)
         Effect.onInterrupt(() => Effect.flatMap(nowMs, (now) => store.release(delivery, new Date(now))).pipe(Effect.ignore)),
         // A result that could not be recorded keeps its lease; the delivery is retried when it ends.
         Effect.catchCause((cause) => Effect.logError(`webhook delivery ${delivery.id} not recorded`, cause))
-      ), { concurrency: options.concurrency, discard: true })
+      ), { concurrency: limit, discard: true })
     return claimed.length
   })
 
@@ -163,16 +174,18 @@ export const layerWith = (options: Partial<WebhookWorkerOptions> = {}) =>
   Layer.effectDiscard(Effect.gen(function* () {
     const all = { ...defaults, ...options }
     const context = yield* Effect.context<WebhookStore | WebhookSender | Secrets | Transaction | Audit>()
+    const lifecycle = yield* Lifecycle
+    // At shutdown the loop claims nothing more and ends once its pass is delivered (forkDraining).
     const loop = Effect.gen(function* () {
-      while (true) {
+      while (!lifecycle.isDraining()) {
         const claimed = yield* runOnce(all).pipe(
           Effect.catchCause((cause) => Effect.as(Effect.logError("webhook worker pass failed", cause), 0))
         )
         // A full batch suggests more are due: go again at once.
-        if (claimed < all.batchSize) yield* Effect.sleep(all.pollMs)
+        if (claimed < Math.min(all.batchSize, all.concurrency)) yield* Effect.race(Effect.sleep(all.pollMs), lifecycle.draining)
       }
     })
-    yield* Effect.forkScoped(Effect.provideContext(loop, context))
+    yield* forkDraining(Effect.provideContext(loop, context))
   }))
 
 export const layer = Layer.unwrap(Effect.map(AppConfig, (config) => {
@@ -180,8 +193,6 @@ export const layer = Layer.unwrap(Effect.map(AppConfig, (config) => {
   return layerWith({
     pollMs: config.workerPollMs,
     retryBaseMs: config.webhookRetryBaseMs ?? defaults.retryBaseMs,
-    timeoutMs,
-    // The request is abandoned at timeoutMs; the rest covers recording its result.
-    leaseMs: 2 * timeoutMs + 5_000
+    timeoutMs
   })
 }))

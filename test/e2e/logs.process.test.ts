@@ -126,7 +126,7 @@ describe("logs of a server process (LOG_FORMAT=json)", () => {
   }
 
   beforeAll(async () => {
-    sink = await startSmtpSink(0, smtpAuth, [rejected])
+    sink = await startSmtpSink(0, { auth: smtpAuth, refuse: [rejected] })
     receiver = await startReceiver()
     const created = parseTenant(await cli(["tenant", "create", "--name", "Logs", "--allow-redirect", REDIRECT, "--json"], { SESAME_DATA_DIR: dataDir }))
     tenantId = created.tenant.id

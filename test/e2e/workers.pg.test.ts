@@ -64,7 +64,7 @@ describe.skipIf(!hasPostgres)("WORKERS=2: worker processes behind one port", () 
     assert.isTrue(statuses.every((s) => s === 200 || s === 409), statuses.join(","))
   })
 
-  it("a killed worker is replaced; SIGTERM to the primary stops every worker", async () => {
+  it("a killed worker is replaced; SIGTERM to the primary and its workers (a process group's signal) drains each and exits 0", async () => {
     const primary = server?.pid ?? -1
     const [first] = childrenOf(primary)
     assert.isDefined(first)
@@ -72,9 +72,20 @@ describe.skipIf(!hasPostgres)("WORKERS=2: worker processes behind one port", () 
     const workers = await eventually("a replacement worker", async () => {
       const now = childrenOf(primary)
       return now.length === 2 && !now.includes(first!) ? now : undefined
-    }, 20_000)
-    await server?.stop(10_000)
+    }, 20_000).catch((error: unknown) => {
+      throw new Error(`${String(error)}: children ${childrenOf(primary).join(",")}\n${server?.output() ?? ""}`)
+    })
+    await eventually("the replacement to listen", async () =>
+      (server?.output().match(/Sesame listening/g)?.length ?? 0) >= 3 || undefined, 20_000)
+    // as `kill -- -PGID` or a terminal's Ctrl-C: every process gets the signal, and the primary tells
+    // its workers to stop too, which must not count as their second signal
+    for (const pid of [primary, ...workers]) process.kill(pid, "SIGTERM")
+    const ended = await server?.exit(20_000)
+    assert.deepStrictEqual(ended, { code: 0, signal: null }, server?.output())
     await eventually("every worker to exit", async () => workers.some(alive) ? undefined : true, 10_000)
+    const output = server?.output() ?? ""
+    assert.strictEqual(output.match(/stopped in \d+ ms/g)?.length, 2, output)
+    assert.notInclude(output, "exiting now")
   })
 
   it("WORKERS without DATABASE_URL is refused at start", async () => {

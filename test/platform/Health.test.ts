@@ -6,6 +6,7 @@ import { TestClock } from "effect/testing"
 import { layerPostgres } from "../../src/platform/Database.ts"
 import { Health } from "../../src/platform/Health.ts"
 import * as HealthLive from "../../src/platform/Health.ts"
+import * as Lifecycle from "../../src/platform/Lifecycle.ts"
 import { freshPostgresUrl, hasPostgres, pgliteLayer, postgresLayer } from "../support/Db.ts"
 
 const ready = Effect.flatMap(Health, (health) => health.ready)
@@ -15,6 +16,16 @@ const contract = (name: string, layer: Layer.Layer<PgClient.PgClient | SqlClient
     it.effect("ready while the database answers", () =>
       Effect.gen(function* () {
         assert.isTrue(yield* ready)
+      }))
+
+    it.effect("not ready from the moment a shutdown begins, though the database still answers", () =>
+      Effect.gen(function* () {
+        const controller = Lifecycle.make()
+        const health = Layer.fresh(HealthLive.layer).pipe(Layer.provide(Layer.succeed(Lifecycle.Lifecycle)(controller.lifecycle)))
+        yield* controller.serving(10_000)
+        assert.isTrue(yield* Effect.provide(ready, health))
+        yield* controller.begin
+        assert.isFalse(yield* Effect.provide(ready, health))
       }))
   })
 

@@ -34,7 +34,8 @@ export const freePort = (): Promise<number> =>
 const inherited = ["DATABASE_URL", "SMTP_URL", "SMTP_FROM", "PORT", "HOST", "TRUST_PROXY", "PUBLIC_URL", "SESAME_DATA_DIR", "SESAME_SECRET",
   "DELIVERY_POLL_MS", "DELIVERY_RETRY_BASE_MS", "LOG_FORMAT", "NODE_OPTIONS",
   "WEBHOOKS_ALLOW_PRIVATE", "WEBHOOK_RETRY_BASE_MS", "WEBHOOK_TIMEOUT_MS",
-  "METRICS_PORT", "METRICS_HOST", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME"]
+  "METRICS_PORT", "METRICS_HOST", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME", "SHUTDOWN_TIMEOUT_MS", "WORKERS",
+  "LOG_LEVEL", "DATABASE_POOL_SIZE"]
 
 const childEnv = (env: Readonly<Record<string, string>>): NodeJS.ProcessEnv => {
   const base: NodeJS.ProcessEnv = { ...process.env }
@@ -71,6 +72,10 @@ export interface ServerProcess {
   readonly stop: (graceMs?: number) => Promise<void>
   /** SIGKILL at once (a crash); resolves once the process is gone. */
   readonly kill: () => Promise<void>
+  /** Sends `signal` and returns at once. */
+  readonly signal: (signal: NodeJS.Signals) => void
+  /** How the process ended, waiting up to `timeoutMs` (default 30 s); undefined if it is still running then. */
+  readonly exit: (timeoutMs?: number) => Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null } | undefined>
 }
 
 export interface StartOptions {
@@ -82,11 +87,8 @@ export interface StartOptions {
   readonly cwd?: string
 }
 
-/**
- * Starts `sesame serve` with `env` (PORT is chosen unless given) and waits until `/readyz` is 200.
- * Rejects with the process output when it exits early or is not ready in time.
- */
-export const startServer = async (env: Readonly<Record<string, string>>, options: StartOptions = {}): Promise<ServerProcess> => {
+/** Spawns `sesame serve` with `env` (PORT is chosen unless given) without waiting for it to be ready. */
+export const spawnServer = async (env: Readonly<Record<string, string>>, options: StartOptions = {}): Promise<ServerProcess> => {
   const port = env["PORT"] !== undefined ? Number(env["PORT"]) : await freePort()
   const child = spawn(nodeBin, [options.script ?? cliPath, "serve"], {
     cwd: options.cwd ?? repoRoot,
@@ -117,13 +119,24 @@ export const startServer = async (env: Readonly<Record<string, string>>, options
     child.kill("SIGKILL")
     await exited(child, 5000)
   }
-  const server: ServerProcess = { port, url, pid: child.pid ?? -1, output: () => output, stop, kill }
+  const exit = async (timeoutMs = 30_000) =>
+    (timeoutMs <= 0 ? child.exitCode !== null || child.signalCode !== null : await exited(child, timeoutMs))
+      ? { code: child.exitCode, signal: child.signalCode }
+      : undefined
+  return { port, url, pid: child.pid ?? -1, output: () => output, stop, kill, signal: (signal) => void child.kill(signal), exit }
+}
 
+/**
+ * Starts `sesame serve` with `env` (PORT is chosen unless given) and waits until `/readyz` is 200.
+ * Rejects with the process output when it exits early or is not ready in time.
+ */
+export const startServer = async (env: Readonly<Record<string, string>>, options: StartOptions = {}): Promise<ServerProcess> => {
+  const server = await spawnServer(env, options)
+  const { url, output, stop } = server
   const deadline = Date.now() + (options.timeoutMs ?? 20_000)
   while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`sesame serve exited early (${child.exitCode ?? child.signalCode}):\n${output}`)
-    }
+    const ended = await server.exit(0)
+    if (ended !== undefined) throw new Error(`sesame serve exited early (${ended.code ?? ended.signal}):\n${output()}`)
     const ready = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) }).then(
       (response) => response.body?.cancel().then(() => response.status === 200) ?? response.status === 200,
       () => false
@@ -132,7 +145,7 @@ export const startServer = async (env: Readonly<Record<string, string>>, options
     await sleep(100)
   }
   await stop(1000)
-  throw new Error(`sesame serve was not ready within ${options.timeoutMs ?? 20_000} ms:\n${output}`)
+  throw new Error(`sesame serve was not ready within ${options.timeoutMs ?? 20_000} ms:\n${output()}`)
 }
 
 export interface CliResult {
@@ -237,22 +250,36 @@ export interface SmtpSink {
   readonly to: (address: string) => ReadonlyArray<ReceivedMail>
   /** The first message to `address`, waiting up to `timeoutMs` (default 10 s). */
   readonly waitFor: (address: string, timeoutMs?: number) => Promise<ReceivedMail>
+  /**
+   * From now on the end of each message's DATA is not answered (the sender waits) until `release`;
+   * a held message whose connection closes first never arrived (an SMTP server accepts a message
+   * only with its 250 reply).
+   */
+  readonly hold: () => void
+  /** Accepts every held message and stops holding. */
+  readonly release: () => void
+  /** Recipients of the messages held right now. */
+  readonly held: () => ReadonlyArray<string>
   /** Stops listening and drops open connections. */
   readonly close: () => Promise<void>
 }
 
-/**
- * A local SMTP server (no TLS) on 127.0.0.1:`port` (0: any free port) collecting every message; with
- * `auth`, it accepts exactly that user and password (AUTH PLAIN/LOGIN over the plain connection);
- * `refuse` recipients are refused with a 550 that quotes the address, as real servers do.
- */
-export const startSmtpSink = (
-  port = 0,
-  auth?: { readonly user: string; readonly pass: string },
-  refuse: ReadonlyArray<string> = []
-): Promise<SmtpSink> =>
+export interface SmtpSinkOptions {
+  /** Answer each message's DATA this many milliseconds late (a slow mail server). */
+  readonly delayMs?: number
+  /** Accept exactly this user and password (AUTH PLAIN/LOGIN over the plain connection); none → no auth. */
+  readonly auth?: { readonly user: string; readonly pass: string }
+  /** Recipients refused with a 550 that quotes the address, as real servers do. */
+  readonly refuse?: ReadonlyArray<string>
+}
+
+/** A local SMTP server (no TLS) on 127.0.0.1:`port` (0: any free port) collecting every message. */
+export const startSmtpSink = (port = 0, options: SmtpSinkOptions = {}): Promise<SmtpSink> =>
   new Promise((resolve, reject) => {
+    const { auth, refuse = [] } = options
     const messages: Array<ReceivedMail> = []
+    let holding = false
+    const pending = new Map<string, Array<{ readonly to: ReadonlyArray<string>; readonly accept: () => void }>>()
     const server = new SMTPServer({
       authOptional: auth === undefined,
       ...(auth === undefined ? {} : {
@@ -269,17 +296,25 @@ export const startSmtpSink = (
         callback(Object.assign(new Error(`5.1.1 <${address.address}>: Recipient address rejected: User unknown`), { responseCode: 550 }))
       },
       closeTimeout: 50,
+      onClose(session) {
+        pending.delete(session.id)
+      },
       onData(stream, session, callback) {
         const chunks: Array<Buffer> = []
         stream.on("data", (chunk: Buffer) => chunks.push(chunk))
         stream.on("end", () => {
-          const rcptTo = session.envelope.rcptTo
-          messages.push({
-            to: rcptTo.map((r) => r.address.toLowerCase()),
-            raw: Buffer.concat(chunks).toString("utf8"),
-            receivedAt: Date.now()
-          })
-          callback()
+          const to = session.envelope.rcptTo.map((r) => r.address.toLowerCase())
+          const accept = () => {
+            messages.push({ to, raw: Buffer.concat(chunks).toString("utf8"), receivedAt: Date.now() })
+            callback()
+          }
+          if (holding) {
+            pending.set(session.id, [...(pending.get(session.id) ?? []), { to, accept }])
+          } else if (options.delayMs !== undefined) {
+            setTimeout(accept, options.delayMs)
+          } else {
+            accept()
+          }
         })
       }
     })
@@ -297,6 +332,14 @@ export const startSmtpSink = (
         to,
         waitFor: (address, timeoutMs = 10_000) =>
           eventually(`an email to ${address}`, () => Promise.resolve(to(address)[0]), timeoutMs),
+        hold: () => void (holding = true),
+        release: () => {
+          holding = false
+          const all = [...pending.values()].flat()
+          pending.clear()
+          for (const message of all) message.accept()
+        },
+        held: () => [...pending.values()].flat().flatMap((m) => m.to),
         close: () => new Promise<void>((done) => server.close(() => done()))
       })
     })

@@ -1,6 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect, Fiber, Layer } from "effect"
+import { SqlClient } from "effect/sql"
 import { TestClock } from "effect/testing"
+import { Schedule } from "effect"
 import { Webhooks } from "../../src/webhooks/Webhooks.ts"
 import * as WebhooksLive from "../../src/webhooks/Webhooks.ts"
 import { Resolver } from "../../src/webhooks/Resolver.ts"
@@ -202,6 +204,39 @@ for (const [name, db] of backends) {
           if (first === undefined || second === undefined) return assert.fail("nothing claimed")
           assert.isFalse((yield* store.finish(first, attempt, { _tag: "Succeeded" }, yield* clockNow, 1)).recorded)
           assert.isTrue((yield* store.finish(second, attempt, { _tag: "Succeeded" }, yield* clockNow, 1)).recorded)
+        }))
+
+      it.effect("a delivery keeps its short lease, renewed, while its request runs; claimable once renewals stop", () =>
+        Effect.gen(function* () {
+          yield* reset
+          const store = yield* WebhookStore
+          const sql = yield* SqlClient.SqlClient
+          const caller = callerOf()
+          yield* (yield* Webhooks).create(caller, hook(["login.success"]))
+          yield* record(caller, "login.success")
+          fake.answer = () => Effect.never
+          const lockedUntil = sql<{ readonly lockedUntil: Date | null }>`
+            SELECT locked_until FROM webhook_deliveries WHERE tenant_id = ${caller.tenantId}`.pipe(
+            Effect.map((rows) => rows[0]?.lockedUntil?.getTime() ?? 0), Effect.orDie)
+          const t0 = (yield* clockNow).getTime()
+          const worker = yield* Effect.forkChild(pass(defaults))
+          yield* TestClock.withLive(Effect.repeat(lockedUntil, { until: (ms) => ms > 0 }))
+          assert.strictEqual(yield* lockedUntil, t0 + defaults.leaseMs)
+          let last = t0 + defaults.leaseMs
+          while ((yield* clockNow).getTime() < t0 + defaults.timeoutMs + 4000) {
+            yield* TestClock.adjust("4 seconds")
+            last = yield* TestClock.withLive(Effect.repeat(lockedUntil, { until: (ms) => ms > last, schedule: Schedule.spaced(10) }))
+            assert.strictEqual((yield* store.claim(yield* clockNow, defaults.leaseMs, 10)).length, 0, "renewed: still held")
+          }
+          // renewals end with the request's timeout (+ one lease for recording): then the lease runs out
+          yield* TestClock.adjust(defaults.timeoutMs + 2 * defaults.leaseMs)
+          // (a renewal still being written is skipped by SKIP LOCKED: the next poll takes the row)
+          const now = yield* clockNow
+          const [again] = yield* TestClock.withLive(Effect.repeat(store.claim(now, defaults.leaseMs, 10), {
+            until: (claimed) => claimed.length > 0, schedule: Schedule.spaced(20), times: 50
+          }))
+          assert.strictEqual(again?.attempts, 2)
+          yield* Fiber.interrupt(worker)
         }))
 
       it.effect("rotate-secret: both secrets sign for 24 h, then only the new one", () =>
