@@ -80,9 +80,12 @@ const CPU_PROF = env.BENCH_CPU_PROF
  * key for the verify UPDATE and scan all of a tenant's rows (see bench/RESULTS.md). BENCH_ANALYZE=0 skips it.
  */
 const ANALYZE = env.BENCH_ANALYZE !== "0"
-/** Sesame is started as `npm start` starts it: the node flags and arguments of package.json's "start". */
+/**
+ * Sesame is started as `npm start` starts it: the node flags and arguments of package.json's "start"
+ * (after its `exec node`, which only makes the shell hand its process over to node).
+ */
 const npmStart = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { scripts: { start: string } })
-  .scripts.start.split(" ").filter((arg) => arg !== "").slice(1)
+  .scripts.start.split(" ").filter((arg) => arg !== "").filter((arg, i) => !(i === 0 && arg === "exec")).slice(1)
 const FLOOR_KEY = `sk_test_${randomBytes(32).toString("base64url")}`
 const PEER_DIR = join(root, "bench/peer")
 
