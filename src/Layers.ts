@@ -1,6 +1,5 @@
 import { Effect, Layer, Option } from "effect"
 import * as Database from "./platform/Database.ts"
-import * as AppConfigLive from "./platform/Config.ts"
 import { AppConfig } from "./platform/Config.ts"
 import * as HealthLive from "./platform/Health.ts"
 import * as SecretsLive from "./platform/Secrets.ts"

@@ -140,7 +140,6 @@ export const deliver = (claimed: Claimed, options: WorkerOptions = defaults) =>
     }
   }))
 
-/** One pass: claims a batch of due messages and delivers them concurrently. Returns how many it claimed. */
 /**
  * `deliver` under the claim's lease: renewed while the send and its recording run (up to the send
  * timeout), and handed back at once if interrupted (shutdown past its deadline) rather than left

@@ -4,20 +4,12 @@
  */
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Redacted } from "effect"
-import { FetchHttpClient, HttpClient, HttpClientRequest } from "effect/http"
-import { HttpApiClient } from "effect/http-api"
 import { afterAll, assert, describe, it } from "vitest"
-import { Api } from "../../src/api/Api.ts"
 import { layerPostgres } from "../../src/platform/Database.ts"
 import { freshPostgresUrl, hasPostgres } from "../support/Db.ts"
 import { cli, eventually, runCli, type ServerProcess, sleep, startServer } from "../support/Processes.ts"
 import { errorCode } from "../support/Server.ts"
-
-const clientOf = (baseUrl: string, key: string) =>
-  HttpApiClient.make(Api, { baseUrl, transformClient: HttpClient.mapRequest(HttpClientRequest.bearerToken(key)) })
-
-const run = <A, E>(effect: Effect.Effect<A, E, HttpClient.HttpClient>): Promise<A> =>
-  Effect.runPromise(Effect.provide(effect, FetchHttpClient.layer))
+import { clientOf, run } from "../support/Remote.ts"
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null
 

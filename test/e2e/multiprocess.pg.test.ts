@@ -4,25 +4,11 @@
  * process issued the other verifies.
  */
 import { Effect } from "effect"
-import { FetchHttpClient, HttpClient, HttpClientRequest } from "effect/http"
-import { HttpApiClient } from "effect/http-api"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
-import { Api } from "../../src/api/Api.ts"
 import { freshPostgresUrl, hasPostgres } from "../support/Db.ts"
 import { cli, type CreatedTenant, parseTenant, type ServerProcess, startServer } from "../support/Processes.ts"
 import { errorCode } from "../support/Server.ts"
-
-const clientOf = (baseUrl: string, key: string) =>
-  HttpApiClient.make(Api, { baseUrl, transformClient: HttpClient.mapRequest(HttpClientRequest.bearerToken(key)) })
-
-const run = <A, E>(effect: Effect.Effect<A, E, HttpClient.HttpClient>): Promise<A> =>
-  Effect.runPromise(Effect.provide(effect, FetchHttpClient.layer))
-
-const tally = (codes: ReadonlyArray<string>): Record<string, number> => {
-  const counts: Record<string, number> = {}
-  for (const code of codes) counts[code] = (counts[code] ?? 0) + 1
-  return counts
-}
+import { clientOf, run, tally } from "../support/Remote.ts"
 
 describe.skipIf(!hasPostgres)("two server processes on one PostgreSQL database", () => {
   let database: { readonly url: string; readonly drop: () => Promise<void> } | undefined

@@ -5,10 +5,7 @@
  */
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Redacted } from "effect"
-import { FetchHttpClient, HttpClient, HttpClientRequest } from "effect/http"
-import { HttpApiClient } from "effect/http-api"
 import { afterAll, assert, describe, it } from "vitest"
-import { Api } from "../../src/api/Api.ts"
 import { freshPostgresUrl, hasPostgres } from "../support/Db.ts"
 import {
   cli,
@@ -22,12 +19,7 @@ import {
   startServer,
   startSmtpSink
 } from "../support/Processes.ts"
-
-const clientOf = (baseUrl: string, key: string) =>
-  HttpApiClient.make(Api, { baseUrl, transformClient: HttpClient.mapRequest(HttpClientRequest.bearerToken(key)) })
-
-const run = <A, E>(effect: Effect.Effect<A, E, HttpClient.HttpClient>): Promise<A> =>
-  Effect.runPromise(Effect.provide(effect, FetchHttpClient.layer))
+import { clientOf, run } from "../support/Remote.ts"
 
 interface OutboxRow {
   readonly status: string

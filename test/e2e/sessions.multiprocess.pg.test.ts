@@ -4,25 +4,12 @@
  * is seen by the other, and `sesame keys rotate` reaches both JWKS.
  */
 import { Effect } from "effect"
-import { FetchHttpClient, HttpClient, HttpClientRequest } from "effect/http"
-import { HttpApiClient } from "effect/http-api"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
-import { Api } from "../../src/api/Api.ts"
 import { freshPostgresUrl, hasPostgres } from "../support/Db.ts"
 import { cli, type CreatedTenant, eventually, parseTenant, type ServerProcess, startServer } from "../support/Processes.ts"
 import { errorCode } from "../support/Server.ts"
 import { tally, uniqueEmail } from "../sessions/HttpFixtures.ts"
-
-const clientOf = (baseUrl: string, bearer?: string) =>
-  HttpApiClient.make(Api, {
-    baseUrl,
-    transformClient: bearer === undefined ? (c) => c : HttpClient.mapRequest(HttpClientRequest.bearerToken(bearer))
-  })
-
-const run = <A, E>(effect: Effect.Effect<A, E, HttpClient.HttpClient>): Promise<A> =>
-  Effect.runPromise(Effect.provide(effect, FetchHttpClient.layer))
-
-const outcome = Effect.match({ onSuccess: () => "OK", onFailure: errorCode })
+import { clientOf, outcome, run } from "../support/Remote.ts"
 
 describe.skipIf(!hasPostgres)("sessions across two server processes on one PostgreSQL database", () => {
   let database: { readonly url: string; readonly drop: () => Promise<void> } | undefined

@@ -17,7 +17,6 @@ import {
   eventually,
   freePort,
   parseTenant,
-  type ServerProcess,
   sleep,
   type SmtpSink,
   spawnServer,
@@ -25,6 +24,7 @@ import {
   startSmtpSink,
   testSecret
 } from "../support/Processes.ts"
+import { alive } from "../support/Remote.ts"
 
 interface Answer {
   readonly status: number
@@ -62,15 +62,6 @@ const refused = (port: number): Promise<boolean> =>
     })
     socket.once("error", (error: NodeJS.ErrnoException) => resolve(error.code === "ECONNREFUSED"))
   })
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 /** Every process whose process group is `pgid` (Linux /proc). */
 const groupMembers = (pgid: number): Array<number> =>

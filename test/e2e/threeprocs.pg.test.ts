@@ -8,11 +8,8 @@
  */
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Redacted } from "effect"
-import { FetchHttpClient, HttpClient, HttpClientRequest } from "effect/http"
-import { HttpApiClient } from "effect/http-api"
 import { Webhook } from "standardwebhooks"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
-import { Api } from "../../src/api/Api.ts"
 import { freshPostgresUrl, hasPostgres } from "../support/Db.ts"
 import {
   cli,
@@ -29,23 +26,7 @@ import {
 import { type Proxy, startProxy } from "../support/Proxy.ts"
 import { errorCode } from "../support/Server.ts"
 import { type Receiver, startReceiver } from "../webhooks/Receiver.ts"
-
-const clientOf = (baseUrl: string, bearer?: string) =>
-  HttpApiClient.make(Api, {
-    baseUrl,
-    transformClient: bearer === undefined ? (c) => c : HttpClient.mapRequest(HttpClientRequest.bearerToken(bearer))
-  })
-
-const run = <A, E>(effect: Effect.Effect<A, E, HttpClient.HttpClient>): Promise<A> =>
-  Effect.runPromise(Effect.provide(effect, FetchHttpClient.layer))
-
-const outcome = Effect.match({ onSuccess: () => "OK", onFailure: errorCode })
-
-const tally = (xs: ReadonlyArray<string>): Record<string, number> => {
-  const counts: Record<string, number> = {}
-  for (const x of xs) counts[x] = (counts[x] ?? 0) + 1
-  return counts
-}
+import { clientOf, outcome, run, tally } from "../support/Remote.ts"
 
 const query = <A>(url: string, f: (sql: PgClient.PgClient) => Effect.Effect<A, unknown>) =>
   Effect.runPromise(Effect.flatMap(PgClient.PgClient, f).pipe(

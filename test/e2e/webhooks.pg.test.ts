@@ -5,20 +5,12 @@
  */
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Redacted } from "effect"
-import { FetchHttpClient, HttpClient, HttpClientRequest } from "effect/http"
-import { HttpApiClient } from "effect/http-api"
 import { afterAll, assert, describe, it } from "vitest"
 import { Webhook } from "standardwebhooks"
-import { Api } from "../../src/api/Api.ts"
 import { freshPostgresUrl, hasPostgres } from "../support/Db.ts"
 import { cli, eventually, freePort, parseTenant, startServer } from "../support/Processes.ts"
 import { type Behaviour, type Receiver, startReceiver } from "../webhooks/Receiver.ts"
-
-const clientOf = (baseUrl: string, key: string) =>
-  HttpApiClient.make(Api, { baseUrl, transformClient: HttpClient.mapRequest(HttpClientRequest.bearerToken(key)) })
-
-const run = <A, E>(effect: Effect.Effect<A, E, HttpClient.HttpClient>): Promise<A> =>
-  Effect.runPromise(Effect.provide(effect, FetchHttpClient.layer))
+import { clientOf, run } from "../support/Remote.ts"
 
 const query = <A>(url: string, f: (sql: PgClient.PgClient) => Effect.Effect<A, unknown>) =>
   Effect.runPromise(Effect.flatMap(PgClient.PgClient, f).pipe(

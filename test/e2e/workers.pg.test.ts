@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import { freshPostgresUrl, hasPostgres } from "../support/Db.ts"
 import { cli, type CreatedTenant, eventually, parseTenant, runCli, type ServerProcess, startServer } from "../support/Processes.ts"
+import { alive } from "../support/Remote.ts"
 
 /** The pids of `pid`'s child processes (Linux /proc). */
 const childrenOf = (pid: number): Array<number> => {
@@ -94,12 +95,3 @@ describe.skipIf(!hasPostgres)("WORKERS=2: worker processes behind one port", () 
     assert.include(result.stdout + result.stderr, "WORKERS > 1 needs DATABASE_URL")
   })
 })
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
