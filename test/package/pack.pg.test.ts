@@ -1,6 +1,7 @@
 /**
  * The published package, as another project gets it: `npm pack`, installed from the tarball into a fresh
- * project, then its CLI and server (compiled dist/, Node 24), both clients on the system's Node 20, and
+ * project, then its CLI and server (compiled dist/, Node 24), both clients on the system's Node 20 (as they are
+ * and bundled for the browser platform), and
  * its declarations under `moduleResolution` NodeNext and Bundler. Slow (a build and an install), so it
  * runs with the PostgreSQL tests.
  */
@@ -16,6 +17,8 @@ import { nodeBin, parseTenant, type ServerProcess, startServer, testSecret } fro
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url))
 const tsc = join(repoRoot, "node_modules/.bin/tsc")
+/** A bundler the repository already has (Vite's, through vitest): what a front-end or edge build does with the client. */
+const rolldown = join(repoRoot, "node_modules/.bin/rolldown")
 /** The client must run on the consumer's own Node: the machine's (v20 here) when there is one. */
 const systemNode = existsSync("/usr/bin/node") ? "/usr/bin/node" : nodeBin
 /** PATH with the project's Node 24 first, for the installed CLI's `#!/usr/bin/env node`. */
@@ -206,6 +209,32 @@ describe.skipIf(!hasPostgres)("the packed tarball, installed into another projec
       assert.match(String(accessToken), /^eyJ[\w-]+\.[\w-]+\.[\w-]+$/)
     }
   }, 120_000)
+
+  it("in a bundler: both clients bundle for the browser platform (nothing of Node's) and the bundles sign in", async () => {
+    const { keys } = parseTenant(
+      (await run("npx", ["--no-install", "sesame", "tenant", "create", "--name", "Bundled", "--json"], project, {
+        PATH: node24Path,
+        DATABASE_URL: database?.url ?? "",
+        SESAME_SECRET: testSecret
+      })).stdout
+    )
+    const url = server?.url ?? ""
+    for (const [script, email] of [["effect-client", "effect@example.com"], ["promise-client", "promise@example.com"]] as const) {
+      const bundle = join(project, "bundle", `${script}.mjs`)
+      await run(rolldown, [`${script}.mjs`, "--platform", "browser", "--format", "esm", "--file", bundle], project, { PATH: node24Path })
+      const code = readFileSync(bundle, "utf8")
+      // one file, self-contained: no import of a package or of a Node built-in is left
+      assert.notMatch(code, /^\s*import\s[^;]*from\s*["'][^"'.]/mu, `${script}: an import was left unbundled`)
+      // (effect's runtime only feature-detects `process.getBuiltinModule?.("node:async_hooks")`: a string, not an import)
+      assert.notMatch(code, /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*)["']node:/u, `${script}: a Node built-in reached the browser bundle`)
+      // run the bundle where the sesame package cannot be found: only the bundle's own code runs
+      const alone = await mkdtemp(join(tmpdir(), "sesame-bundle-"))
+      await writeFile(join(alone, "bundle.mjs"), code)
+      const printed = lastJson((await run(systemNode, ["bundle.mjs", url, keys.test], alone)).stdout)
+      await rm(alone, { recursive: true, force: true })
+      assert.deepInclude(printed, { email })
+    }
+  }, 180_000)
 
   it("the declarations type-check a consumer under moduleResolution NodeNext and Bundler", async () => {
     await writeFile(join(project, "consumer.ts"), consumerTs)
