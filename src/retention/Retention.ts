@@ -16,6 +16,9 @@ const periodOf: Record<Kind, (config: RetentionConfig) => number> = {
   audit: (c) => c.auditMs
 }
 
+/** Batches between two progress lines of one kind's backlog. */
+const PROGRESS_EVERY = 100
+
 const TABLES: Record<Kind, string> = {
   webhookDeliveries: "webhook_deliveries", events: "events", authRequests: "auth_requests", exchangeCodes: "exchange_codes",
   payloads: "message_payloads", testMessages: "test_messages", messages: "messages", audit: "audit_log"
@@ -36,11 +39,14 @@ export const make = (config: RetentionConfig) =>
           // A row goes once its time (expiry, creation or completion) plus its kind's period is now or past.
           const cutoff = new Date(started - periodOf[kind](config))
           let removed = 0
+          let batches = 0
           while (true) {
             const n = yield* store.remove(kind, cutoff, config.batchSize)
             removed += n
             // A short batch: nothing is left but rows other transactions hold (the next sweep takes them).
             if (n < config.batchSize) break
+            // A long backlog (the first sweep of an old database): a progress line every 100 batches.
+            if (++batches % PROGRESS_EVERY === 0) yield* Effect.log(`retention sweep: ${removed} ${TABLES[kind]} rows removed so far`)
           }
           counts[kind] = removed
         }
