@@ -9,6 +9,7 @@ import settingsPerMode from "./0008_settings_per_mode.ts"
 import hotPaths from "./0009_hot_paths.ts"
 import compat from "./0010_compat.ts"
 import retention from "./0011_retention.ts"
+import consoleTables from "./0012_console.ts"
 
 // `<id>_<name>` → migration effect, the shape `Migrator.fromRecord` loads. Static imports keep
 // every migration in the build and type-checked (each must need nothing but SqlClient).
@@ -23,5 +24,6 @@ export const migrations = {
   "0008_settings_per_mode": settingsPerMode,
   "0009_hot_paths": hotPaths,
   "0010_compat": compat,
-  "0011_retention": retention
+  "0011_retention": retention,
+  "0012_console": consoleTables
 }

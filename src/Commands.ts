@@ -25,6 +25,8 @@ import { ACTIVATION_DELAY_MS } from "./sessions/SigningKeys.ts"
 import { rotate } from "./sessions/TokenSignerLive.ts"
 import * as RetentionLive from "./retention/Retention.ts"
 import * as RetentionStorePg from "./retention/RetentionStorePg.ts"
+import * as OperatorsLive from "./console/Operators.ts"
+import { ensureConsoleTenant } from "./console/Setup.ts"
 
 const usage = `Usage: sesame <command>
   serve                                   run the server (runs pending migrations first)
@@ -34,7 +36,11 @@ const usage = `Usage: sesame <command>
   key revoke ID
   keys rotate [--mode live|test] [--json] new JWT signing keys, for both modes unless --mode names one
                                           (old ones stay in their JWKS until their tokens expire)
-  retention sweep [--json]                one retention pass now (README "Retention"); prints what it removed`
+  retention sweep [--json]                one retention pass now (README "Retention"); prints what it removed
+  operator add --email EMAIL --role owner|admin|viewer [--json]
+                                          who may sign in to /console (again: changes the role)
+  operator list [--json]
+  operator remove --email EMAIL           removes the operator and ends their console sessions`
 
 class UsageError extends Error {
   override readonly name = "UsageError"
@@ -50,13 +56,15 @@ const args = parseArgs({
     tenant: { type: "string" },
     mode: { type: "string" },
     scopes: { type: "string" },
+    email: { type: "string" },
+    role: { type: "string" },
     help: { type: "boolean", short: "h" }
   }
 })
 const [command, sub, arg] = args.positionals
 const opts = args.values
 
-const AdminLayer = Layer.mergeAll(TenantsLive.layer, ApiKeysLive.layer).pipe(
+const AdminLayer = Layer.mergeAll(TenantsLive.layer, ApiKeysLive.layer, OperatorsLive.layer).pipe(
   Layer.provideMerge(Layer.effectDiscard(Database.migrate)),
   Layer.provideMerge(DatabaseLive)
 )
@@ -155,6 +163,33 @@ const program: Effect.Effect<void, unknown, AppConfig> = Effect.gen(function* ()
       return yield* Console.log(opts.json === true
         ? JSON.stringify(counts)
         : Object.entries(counts).map(([kind, n]) => `${kind}: ${n}`).join("\n"))
+    }
+    case "operator add": {
+      const role = yield* decode(OperatorsLive.Role, opts.role, "--role (owner, admin or viewer)")
+      if (opts.email === undefined) return yield* Effect.fail(new UsageError("--email is required"))
+      const email = opts.email
+      const publicUrl = (yield* AppConfig).publicUrl
+      const operator = yield* Effect.provide(Effect.gen(function* () {
+        yield* ensureConsoleTenant(publicUrl)
+        return yield* Effect.flatMap(OperatorsLive.Operators, (operators) => operators.add(email, role))
+      }), AdminLayer).pipe(Effect.catchTag("OperatorInvalid", (e) => Effect.fail(new UsageError(e.message))))
+      return yield* Console.log(opts.json === true
+        ? JSON.stringify({ operator: { id: operator.id, email: operator.email, role: operator.role } })
+        : `operator ${operator.email} (${operator.role}) may sign in at ${publicUrl}/console`)
+    }
+    case "operator list": {
+      const all = yield* Effect.provide(Effect.flatMap(OperatorsLive.Operators, (operators) => operators.list), AdminLayer)
+      return yield* Console.log(opts.json === true
+        ? JSON.stringify({ operators: all.map((o) => ({ id: o.id, email: o.email, role: o.role, createdAt: o.createdAt.toISOString() })) })
+        : all.length === 0 ? "no operators yet: sesame operator add --email … --role owner" : all.map((o) => `${o.email}\t${o.role}`).join("\n"))
+    }
+    case "operator remove": {
+      if (opts.email === undefined) return yield* Effect.fail(new UsageError("--email is required"))
+      const email = opts.email
+      const removed = yield* Effect.provide(Effect.flatMap(OperatorsLive.Operators, (operators) => operators.remove(email)), AdminLayer).pipe(
+        Effect.catchTag("OperatorInvalid", (e) => Effect.fail(new UsageError(e.message))))
+      if (!removed) return yield* Effect.fail(new UsageError(`no operator ${email}`))
+      return yield* Console.log(`removed ${email}; their console sessions have ended`)
     }
     default:
       return yield* Effect.fail(new UsageError(`unknown command: ${[command, sub].filter(Boolean).join(" ")}\n${usage}`))

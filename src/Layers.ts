@@ -41,6 +41,7 @@ import * as WebhooksLive from "./webhooks/Webhooks.ts"
 import * as WebhookWorker from "./webhooks/Worker.ts"
 import * as RetentionLive from "./retention/Retention.ts"
 import * as RetentionStorePg from "./retention/RetentionStorePg.ts"
+import * as OperatorsLive from "./console/Operators.ts"
 
 /** PostgreSQL when DATABASE_URL is set, otherwise the embedded PGlite in SESAME_DATA_DIR. */
 export const DatabaseLive = Layer.unwrap(Effect.map(AppConfig, (config) =>
@@ -73,7 +74,7 @@ export const servicesOn = <E, R>(
   const stores = Layer.mergeAll(
     CodeStorePg.layer, TenantsLive.layer, ApiKeysLive.layer, TransactionLive.layer, OutboxPg.layer, TokenSignerLive.layer,
     rateLimiter, AuditPg.layer, AccountsLive.layer, ExchangeCodesPg.layer, RiskScorerPg.layer, HealthLive.layer,
-    RetentionStorePg.layer
+    RetentionStorePg.layer, OperatorsLive.layer
   )
   // The server writes a send in one statement (IssueStorePg); with another limiter (the limiter
   // benchmark) the send goes through that limiter and a transaction instead.

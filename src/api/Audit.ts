@@ -15,7 +15,21 @@ export const AuditType = Schema.Literals([
   "identifier.locked",
   "rate_limited",
   "send.suppressed",
-  "webhook.disabled"
+  "webhook.disabled",
+  // the operator console (#14): what an operator did there, with \`actor\` = "operator:<email>"
+  "console.signin",
+  "console.signout",
+  "console.session_revoked",
+  "tenant.created",
+  "session.revoked",
+  "user.exported",
+  "user.erased",
+  "webhook.created",
+  "webhook.updated",
+  "webhook.deleted",
+  "webhook.secret_rotated",
+  "webhook.delivery_retried",
+  "webhook.test_sent"
 ])
 export type AuditType = typeof AuditType.Type
 

@@ -45,6 +45,11 @@ const makePolicies = Effect.gen(function* () {
     prefix: "/l/", maxBytes: MAX_FORM_BYTES, accepts: isForm,
     ...yield* refusals("4 KiB", "application/x-www-form-urlencoded")
   }
+  // The console's forms (#14): a tenant's settings with its templates fit in 64 KiB.
+  const consoleForms: BodyPolicy = {
+    prefix: "/console/", maxBytes: MAX_BODY_BYTES, accepts: isForm,
+    ...yield* refusals("64 KiB", "application/x-www-form-urlencoded")
+  }
   const api: BodyPolicy = { prefix: "/", maxBytes: MAX_BODY_BYTES, accepts: isJson, ...yield* refusals("64 KiB", "application/json") }
   // The compatibility adapters (compat/): the API's limits, refused in each product's words; their
   // OAuth token endpoints also take a form.
@@ -59,7 +64,7 @@ const makePolicies = Effect.gen(function* () {
   })
   // First match wins; the API's policy also covers unknown routes, so no path reads an unbounded body.
   return (url: string): BodyPolicy =>
-    url.startsWith(form.prefix) ? form : compat.find((policy) => url.startsWith(policy.prefix)) ?? api
+    url.startsWith(form.prefix) ? form : url.startsWith(consoleForms.prefix) ? consoleForms : compat.find((policy) => url.startsWith(policy.prefix)) ?? api
 })
 
 const isBodyTooLarge = (u: unknown) =>

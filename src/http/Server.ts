@@ -17,6 +17,7 @@ import { ExchangeHandlers } from "./ExchangeHandlers.ts"
 import { Handlers } from "./Handlers.ts"
 import { LinkPageRoutes } from "./LinkPage.ts"
 import { DocsRoutes } from "./Docs.ts"
+import { ConsoleRoutes } from "../console/Routes.ts"
 import { EdgeLive } from "./Edge.ts"
 import { RequestLogLive, RouteTemplateLive } from "./RequestLog.ts"
 import * as KeyResolverLive from "./KeyResolver.ts"
@@ -43,6 +44,8 @@ export const ApiRoutes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json
   Layer.merge(LinkPageRoutes),
   // the API reference at /docs (Scalar), from the same contract
   Layer.merge(DocsRoutes),
+  // the operator console at /console (#14): server-rendered pages over the same services
+  Layer.merge(ConsoleRoutes),
   // unknown routes under a compatibility prefix answer in that product's words (compat/Products.ts)
   Layer.merge(CompatFallbackRoutes),
   // request id + request line (RequestLog.ts): the matched route noted by every route (for the line

@@ -49,6 +49,22 @@ export interface RetentionConfig {
   readonly auditMs: number
 }
 
+/** The operator console (#14, src/console/). */
+export interface ConsoleConfig {
+  /** CONSOLE_ENABLED: serve `/console` (default true). */
+  readonly enabled: boolean
+  /**
+   * CONSOLE_SIGNIN_MODE: the mode of the console's own sign-in messages. `live` (default) emails the
+   * operator; `test` puts the code in the console tenant's test outbox (development and tests only;
+   * refused when NODE_ENV=production).
+   */
+  readonly signinMode: "live" | "test"
+  /** CONSOLE_IDLE_MINUTES: a session unused this long ends (default 30). */
+  readonly idleMs: number
+  /** CONSOLE_SESSION_HOURS: a session ends this long after sign-in, used or not (default 12). */
+  readonly absoluteMs: number
+}
+
 /** Sesame's process configuration: the one place that reads the environment (DESIGN.md "Configuration"). */
 export class AppConfig extends Context.Service<AppConfig, {
   readonly port: number
@@ -88,6 +104,8 @@ export class AppConfig extends Context.Service<AppConfig, {
   readonly otel?: Option.Option<{ readonly endpoint: string; readonly serviceName: string }>
   /** SHUTDOWN_TIMEOUT_MS: how long a SIGTERM/SIGINT lets in-flight requests and sends finish (platform/Lifecycle.ts). */
   readonly shutdownTimeoutMs?: number
+  /** The operator console (#14). Absent (a hand-built test config) → its defaults, live sign-in. */
+  readonly console?: ConsoleConfig
 }>()("sesame/AppConfig") {}
 
 /** SHUTDOWN_TIMEOUT_MS's default: in-flight SMTP/SMS sends have their own 10 s timeouts. */
@@ -113,6 +131,16 @@ export const retentionConfig: Config.Config<RetentionConfig> = Config.all({
   webhookDeliveriesMs: period("RETENTION_WEBHOOK_DELIVERIES_DAYS", DAY_MS, 30),
   auditMs: period("RETENTION_AUDIT_DAYS", DAY_MS, 365)
 })
+
+export const consoleConfig: Config.Config<ConsoleConfig> = Config.all({
+  enabled: Config.Boolean("CONSOLE_ENABLED").pipe(Config.withDefault(true)),
+  signinMode: Config.Literals(["live", "test"], "CONSOLE_SIGNIN_MODE").pipe(Config.withDefault("live" as const)),
+  idleMs: Config.schema(PositiveInt, "CONSOLE_IDLE_MINUTES").pipe(Config.withDefault(30), Config.map((n) => n * 60_000)),
+  absoluteMs: Config.schema(PositiveInt, "CONSOLE_SESSION_HOURS").pipe(Config.withDefault(12), Config.map((n) => n * HOUR_MS))
+})
+
+/** The console's settings when none were given (tests' hand-built configs). */
+export const CONSOLE_DEFAULTS: ConsoleConfig = { enabled: true, signinMode: "live", idleMs: 30 * 60_000, absoluteMs: 12 * HOUR_MS }
 
 export const config = Config.all({
   port: Config.Port("PORT").pipe(Config.withDefault(8787)),
@@ -147,7 +175,8 @@ export const config = Config.all({
   metricsHost: Config.NonEmptyString("METRICS_HOST").pipe(Config.withDefault("127.0.0.1")),
   otelEndpoint: Config.option(Config.NonEmptyString("OTEL_EXPORTER_OTLP_ENDPOINT")),
   otelServiceName: Config.NonEmptyString("OTEL_SERVICE_NAME").pipe(Config.withDefault("sesame")),
-  shutdownTimeoutMs: Config.Int("SHUTDOWN_TIMEOUT_MS").pipe(Config.withDefault(SHUTDOWN_TIMEOUT_MS))
+  shutdownTimeoutMs: Config.Int("SHUTDOWN_TIMEOUT_MS").pipe(Config.withDefault(SHUTDOWN_TIMEOUT_MS)),
+  console: consoleConfig
 })
 
 export const layer = Layer.effect(AppConfig)(
@@ -171,6 +200,11 @@ export const layer = Layer.effect(AppConfig)(
     if (c.workers < 1 || c.workers > 64) return yield* Effect.die(new Error("WORKERS must be 1..64"))
     if (c.databasePoolSize < 1 || c.databasePoolSize > 1000) return yield* Effect.die(new Error("DATABASE_POOL_SIZE must be 1..1000"))
     if (c.shutdownTimeoutMs < 0) return yield* Effect.die(new Error("SHUTDOWN_TIMEOUT_MS must be 0 or more"))
+    if (c.console.signinMode === "test" && c.nodeEnv === "production") {
+      // Codes in a test outbox that any test key of the console tenant could read: never in production.
+      return yield* Effect.die(new Error("CONSOLE_SIGNIN_MODE=test is refused when NODE_ENV=production"))
+    }
+    if (c.console.idleMs > c.console.absoluteMs) return yield* Effect.die(new Error("CONSOLE_IDLE_MINUTES must not exceed CONSOLE_SESSION_HOURS"))
     if (c.workers > 1 && Option.isNone(c.databaseUrl)) {
       // PGlite is one process's database: several processes need a shared PostgreSQL.
       return yield* Effect.die(new Error("WORKERS > 1 needs DATABASE_URL (the embedded database serves one process)"))
@@ -212,6 +246,7 @@ export const layer = Layer.effect(AppConfig)(
         timeoutMs: c.smsTimeoutMs
       },
       retention: c.retention,
+      console: c.console,
       metrics: Option.map(c.metricsPort, (port) => ({ port, host: c.metricsHost.trim() })),
       otel: Option.map(c.otelEndpoint, (endpoint) => ({ endpoint: endpoint.trim(), serviceName: c.otelServiceName.trim() }))
     }

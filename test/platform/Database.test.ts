@@ -16,7 +16,7 @@ const contract = (name: string, layer: Layer.Layer<PgClient.PgClient | SqlClient
         assert.deepStrictEqual(yield* migrate, [])
         assert.deepStrictEqual(yield* migrate, [])
         const rows = yield* sql`SELECT migration_id, name FROM effect_sql_migrations ORDER BY migration_id`
-        assert.deepStrictEqual(rows, [{ migrationId: 1, name: "init" }, { migrationId: 2, name: "sessions" }, { migrationId: 3, name: "abuse" }, { migrationId: 4, name: "webhooks" }, { migrationId: 5, name: "links" }, { migrationId: 6, name: "sms" }, { migrationId: 7, name: "signing_key_modes" }, { migrationId: 8, name: "settings_per_mode" }, { migrationId: 9, name: "hot_paths" }, { migrationId: 10, name: "compat" }, { migrationId: 11, name: "retention" }])
+        assert.deepStrictEqual(rows, [{ migrationId: 1, name: "init" }, { migrationId: 2, name: "sessions" }, { migrationId: 3, name: "abuse" }, { migrationId: 4, name: "webhooks" }, { migrationId: 5, name: "links" }, { migrationId: 6, name: "sms" }, { migrationId: 7, name: "signing_key_modes" }, { migrationId: 8, name: "settings_per_mode" }, { migrationId: 9, name: "hot_paths" }, { migrationId: 10, name: "compat" }, { migrationId: 11, name: "retention" }, { migrationId: 12, name: "console" }])
       }))
 
     it.effect("camelCase names map to snake_case columns and back", () =>

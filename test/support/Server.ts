@@ -7,7 +7,7 @@ import { ApiRoutes } from "../../src/http/Server.ts"
 import { servicesOn } from "../../src/Layers.ts"
 import * as MetricsServer from "../../src/observability/MetricsServer.ts"
 import * as Observability from "../../src/observability/Observability.ts"
-import { AppConfig, type RetentionConfig, type SmsConfig } from "../../src/platform/Config.ts"
+import { AppConfig, CONSOLE_DEFAULTS, type ConsoleConfig, type RetentionConfig, type SmsConfig } from "../../src/platform/Config.ts"
 import type { Database } from "../../src/platform/Database.ts"
 import { createTenantWithKeys } from "../../src/tenants/Bootstrap.ts"
 
@@ -31,6 +31,8 @@ export interface TestConfig {
   readonly logFormat?: "pretty" | "json"
   /** METRICS_PORT (0: any free port; MetricsServer.MetricsAddress tells which) and METRICS_HOST (default 127.0.0.1). */
   readonly metrics?: { readonly port: number; readonly host?: string }
+  /** The operator console (#14): e.g. `{ signinMode: "test" }` puts sign-in codes in the console tenant's test outbox. */
+  readonly console?: Partial<ConsoleConfig>
 }
 
 export const testConfig = (options: TestConfig = {}) =>
@@ -53,6 +55,7 @@ export const testConfig = (options: TestConfig = {}) =>
     ...(options.sms === undefined ? {} : { sms: options.sms }),
     ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
     ...(options.retention === undefined ? {} : { retention: options.retention }),
+    ...(options.console === undefined ? {} : { console: { ...CONSOLE_DEFAULTS, ...options.console } }),
     ...(options.metrics === undefined ? {} : { metrics: Option.some({ port: options.metrics.port, host: options.metrics.host ?? "127.0.0.1" }) })
   })
 

@@ -1,0 +1,5 @@
+import { Effect } from "effect"
+import type { Kit } from "../Kit.ts"
+
+// PLACEHOLDER: replaced by the page's implementation.
+export const requestPages = (_kit: Kit) => Effect.void
