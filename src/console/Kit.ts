@@ -81,8 +81,10 @@ export interface PageOptions {
   readonly scope?: TenantScope
   readonly body: Html
   readonly status?: number
-  /** Extra script modules (under /console/assets/) this page loads. */
+  /** Extra script modules (files under src/console/assets/, served at /console/assets/) this page loads. */
   readonly scripts?: ReadonlyArray<string>
+  /** Extra stylesheets (files under src/console/assets/) this page loads after console.css. */
+  readonly styles?: ReadonlyArray<string>
 }
 
 export class PageNotFound extends Data.TaggedError("PageNotFound")<{ readonly message: string }> {}
@@ -284,6 +286,7 @@ export const make = Effect.gen(function* () {
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark"><title>${page.title} · Sesame console</title>
 <link rel="stylesheet" href="/console/assets/console.css">
+${(page.styles ?? []).map((file) => html`<link rel="stylesheet" href="/console/assets/${file}">`)}
 <script type="module" src="/console/assets/console.js"></script>
 ${(page.scripts ?? []).map((file) => html`<script type="module" src="/console/assets/${file}"></script>`)}
 </head><body>
