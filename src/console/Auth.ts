@@ -118,7 +118,7 @@ export const signinRoutes = (core: KitCore, router: HttpRouter.HttpRouter) =>
       const next = safeNext(url.searchParams.get("next"))
       if (session !== undefined) return HttpServerResponse.redirect(next, { status: 303, headers: consoleHeaders })
       return emailForm(next, null)
-    }).pipe(Effect.catch(() => Effect.succeed(core.errorPage(503, "Try again shortly", "The service is temporarily unavailable.")))))
+    }).pipe(core.unavailablePage))
 
     yield* router.add("POST", "/console/signin", Effect.gen(function* () {
       const form = yield* formOf
@@ -142,7 +142,7 @@ export const signinRoutes = (core: KitCore, router: HttpRouter.HttpRouter) =>
         Effect.catchTag("RedirectNotAllowed", () =>
           Effect.as(Effect.logWarning(`console sign-in: ${landing} is not in the console tenant's redirect allowlist`), codeForm(email, next, null)))
       )
-    }).pipe(Effect.catch((error) => Effect.as(Effect.logWarning("console sign-in could not send", error),
+    }).pipe(Effect.catchIf((error) => error._tag !== "HttpServerError", (error) => Effect.as(Effect.logWarning("console sign-in could not send", error),
       core.errorPage(503, "Try again shortly", "The sign-in email could not be sent. Try again shortly.")))))
 
     yield* router.add("POST", "/console/signin/code", Effect.gen(function* () {
@@ -168,7 +168,7 @@ export const signinRoutes = (core: KitCore, router: HttpRouter.HttpRouter) =>
           InvalidEmail: () => Effect.succeed(emailForm(next, alert("Enter a valid email address."), email))
         })
       )
-    }).pipe(Effect.catch(() => Effect.succeed(core.errorPage(503, "Try again shortly", "The service is temporarily unavailable.")))))
+    }).pipe(core.unavailablePage))
 
     // The emailed link shows a button rather than signing in on GET: mail scanners open links too.
     yield* router.add("GET", "/console/signin/link", Effect.gen(function* () {
@@ -197,7 +197,7 @@ export const signinRoutes = (core: KitCore, router: HttpRouter.HttpRouter) =>
         }),
         Effect.catch((error) => error._tag === "ServiceUnavailable" ? Effect.fail(error) : Effect.succeed(expired))
       )
-    }).pipe(Effect.catch(() => Effect.succeed(core.errorPage(503, "Try again shortly", "The service is temporarily unavailable.")))))
+    }).pipe(core.unavailablePage))
 
     yield* router.add("POST", "/console/signout", Effect.gen(function* () {
       const request = yield* HttpServerRequest.HttpServerRequest
@@ -215,5 +215,5 @@ export const signinRoutes = (core: KitCore, router: HttpRouter.HttpRouter) =>
         )
       }
       return out
-    }).pipe(Effect.catch(() => Effect.succeed(core.errorPage(503, "Try again shortly", "The service is temporarily unavailable.")))))
+    }).pipe(core.unavailablePage))
   })

@@ -7,7 +7,7 @@
  */
 import { PgClient } from "@effect/sql-pg"
 import { Cause, Context, Data, Effect, Option, Schema } from "effect"
-import { HttpRouter, HttpServerRequest, HttpServerResponse, UrlParams } from "effect/http"
+import { HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse, UrlParams } from "effect/http"
 import { ServiceUnavailable } from "../api/Errors.ts"
 import type { CurrentKey } from "../api/Security.ts"
 import { type AuditEntry, RequestContext, type RequestInfo } from "../audit/Audit.ts"
@@ -51,16 +51,19 @@ export interface TenantScope {
 
 export type Handler<E> = (ctx: ConsoleContext) => Effect.Effect<HttpServerResponse.HttpServerResponse, E>
 
+/** What adding a console route leaves to the router: a body the edge refuses (413) stays the edge's to answer. */
+export type Added = Effect.Effect<void, never, HttpRouter.Request.From<"Error", HttpServerError.HttpServerError>>
+
 export interface Kit {
   readonly publicUrl: string
   readonly settings: ConsoleConfig
   /** `GET path`: any signed-in operator (viewers included). */
-  readonly page: <E>(path: HttpRouter.PathInput, handler: Handler<E>) => Effect.Effect<void>
+  readonly page: <E>(path: HttpRouter.PathInput, handler: Handler<E>) => Added
   /**
    * `POST path`: a change. Refused (403) unless the session's CSRF token is in the form, the request
    * comes from our own origin and the operator's role is at least `needs`.
    */
-  readonly action: <E>(path: HttpRouter.PathInput, needs: Role, handler: Handler<E>) => Effect.Effect<void>
+  readonly action: <E>(path: HttpRouter.PathInput, needs: Role, handler: Handler<E>) => Added
   /** The page's tenant (`:tenantId`) and mode (`?mode=` on GET, a `mode` field on POST; default live). */
   readonly scope: (ctx: ConsoleContext) => Effect.Effect<TenantScope, ServiceUnavailable | PageNotFound>
   /** The page shell around a page's content. */
@@ -188,8 +191,10 @@ export const make = Effect.gen(function* () {
     return token === undefined ? Effect.succeed(undefined) : operators.session(token, settings)
   }
 
-  const failed = (cause: Cause.Cause<unknown>) => {
+  const failed = (cause: Cause.Cause<unknown>): Effect.Effect<HttpServerResponse.HttpServerResponse, HttpServerError.HttpServerError> => {
     const error = Cause.squash(cause)
+    // a body over the edge's limit (or unreadable): the edge (http/Edge.ts) answers it, 413
+    if (HttpServerError.isHttpServerError(error)) return Effect.fail(error)
     if (error instanceof PageNotFound) return Effect.succeed(errorPage(404, "Not found", error.message))
     if (typeof error === "object" && error !== null && "_tag" in error) {
       if (error._tag === "NotFound") return Effect.succeed(errorPage(404, "Not found", "There is nothing here: it may have been removed."))
@@ -319,7 +324,12 @@ ${page.body}
     return HttpServerResponse.redirect(withNotice, { status: 303, headers: consoleHeaders })
   }
 
-  return { settings, publicUrl, csrfOf, currentSession, infoOf, run, scope, render, redirect, cookie: name, errorPage }
+  /** For routes outside `run` (sign-in): the service's 503 as a page; anything else stays a failure (the edge's 413). */
+  const unavailablePage = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    Effect.catchIf(effect, (e): e is Extract<E, ServiceUnavailable> => e instanceof ServiceUnavailable,
+      () => Effect.succeed(HttpServerResponse.setHeader(errorPage(503, "Try again shortly", "The service is temporarily unavailable."), "retry-after", "1")))
+
+  return { settings, publicUrl, csrfOf, currentSession, infoOf, run, scope, render, redirect, cookie: name, errorPage, unavailablePage }
 })
 
 export type KitCore = Effect.Success<typeof make>

@@ -210,6 +210,24 @@ describe.skipIf(!hasPostgres)("the packed tarball, installed into another projec
     }
   }, 120_000)
 
+  it("the installed server serves the operator console, its stylesheet and script modules (copied into dist by the build)", async () => {
+    const url = server?.url ?? ""
+    const signin = await fetch(`${url}/console/signin`)
+    assert.strictEqual(signin.status, 200)
+    assert.include(await signin.text(), "Email me a sign-in code")
+    for (const [file, type] of [["console.css", "text/css"], ["console.js", "text/javascript"]] as const) {
+      const asset = await fetch(`${url}/console/assets/${file}`)
+      assert.strictEqual(asset.status, 200, file)
+      assert.include(asset.headers.get("content-type") ?? "", type)
+    }
+    const operator = JSON.parse((await run("npx", ["--no-install", "sesame", "operator", "add", "--email", "ops@example.com", "--role", "owner", "--json"], project, {
+      PATH: node24Path,
+      DATABASE_URL: database?.url ?? "",
+      SESAME_SECRET: testSecret
+    })).stdout.trim().split("\n").at(-1) ?? "{}")
+    assert.deepInclude(operator.operator, { email: "ops@example.com", role: "owner" })
+  }, 120_000)
+
   it("in a bundler: both clients bundle for the browser platform (nothing of Node's) and the bundles sign in", async () => {
     const { keys } = parseTenant(
       (await run("npx", ["--no-install", "sesame", "tenant", "create", "--name", "Bundled", "--json"], project, {
