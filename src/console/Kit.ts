@@ -284,6 +284,7 @@ export const make = Effect.gen(function* () {
       const nav = html`<nav aria-label="Console"><ul>
   <li><a href="/console" ${page.section === "overview" ? raw('aria-current="page"') : null}>Overview</a></li>
   <li><a href="/console/tenants" ${page.section === "tenants" ? raw('aria-current="page"') : null}>Tenants</a></li>
+  <li><a href="/console/operators" ${page.section === "operators" ? raw('aria-current="page"') : null}>Operators</a></li>
   ${s === undefined ? null : NAV.filter(([, , path]) => path !== null).map(([section, label, path]) =>
         html`<li><a href="${tenantPath(s, path ?? "")}" ${page.section === section ? raw('aria-current="page"') : null}>${label}</a></li>`)}
 </ul></nav>`

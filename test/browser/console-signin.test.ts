@@ -1,4 +1,8 @@
-/** The console's sign-in (#14) in Chromium: an operator gets a code by email and lands on the overview. */
+/**
+ * The console's sign-in (#14) in Chromium: an operator gets a code by email (the console tenant's test
+ * outbox here) and lands on the overview; an owner ends another operator's session on the Operators
+ * page, and that operator's cookie no longer opens anything.
+ */
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import { type ConsoleHarness, hasChromium, seriousViolations, shoot, startConsole } from "../support/Console.ts"
 
@@ -7,24 +11,67 @@ describe.skipIf(!hasChromium)("console sign-in", () => {
   beforeAll(async () => {
     h = await startConsole()
     await h.addOperator("owner@example.com", "owner")
+    await h.addOperator("viewer@example.com", "viewer")
   }, 60_000)
   afterAll(async () => h?.close())
 
   it("signs an operator in with the emailed code and keeps them signed in", async () => {
     const anonymous = await h.browser.newContext()
     const first = await anonymous.newPage()
-    await first.goto(`${h.url}/console/go?tenant=none`)
-    assert.match(first.url(), /\/console\/signin\?next=%2Fconsole%2Fgo%3Ftenant%3Dnone$/)
+    await first.goto(`${h.url}/console/operators`)
+    assert.match(first.url(), /\/console\/signin\?next=%2Fconsole%2Foperators$/)
     assert.deepStrictEqual(await seriousViolations(first), [])
     await shoot(first, "signin", true)
-    await anonymous.close()
-
-    const { context, page } = await h.signIn("owner@example.com")
-    assert.include(await page.textContent("header"), "owner@example.com")
-    const cookie = (await context.cookies()).find((c) => c.name === "sesame-console")
+    await first.getByLabel("Your email address").fill("owner@example.com")
+    await first.getByRole("button", { name: "Email me a sign-in code" }).click()
+    await first.getByLabel("Sign-in code").fill("000000")
+    await first.getByRole("button", { name: "Sign in" }).click()
+    assert.match(await first.getByRole("alert").innerText(), /That code is not right/)
+    assert.deepStrictEqual(await seriousViolations(first), [])
+    await shoot(first, "signin-code-wrong")
+    await first.getByLabel("Sign-in code").fill(await h.codeFor("owner@example.com"))
+    await first.getByRole("button", { name: "Sign in" }).click()
+    // back where the operator was going
+    await first.waitForURL(`${h.url}/console/operators`)
+    const cookie = (await anonymous.cookies()).find((c) => c.name === "sesame-console")
     assert.isDefined(cookie)
     assert.isTrue(cookie?.httpOnly)
     assert.strictEqual(cookie?.sameSite, "Strict")
+    assert.strictEqual(cookie?.path, "/")
+    await anonymous.close()
+  }, 60_000)
+
+  it("an address that is not an operator gets the same answer and no email", async () => {
+    const context = await h.browser.newContext()
+    const page = await context.newPage()
+    await page.goto(`${h.url}/console/signin`)
+    await page.getByLabel("Your email address").fill("stranger@example.com")
+    await page.getByRole("button", { name: "Email me a sign-in code" }).click()
+    assert.include(await page.locator("main").innerText(), "If s•••@example.com belongs to an operator")
+    await page.getByLabel("Sign-in code").fill("123456")
+    await page.getByRole("button", { name: "Sign in" }).click()
+    assert.match(await page.getByRole("alert").innerText(), /That code is not right/)
+    assert.include(page.url(), "/console/signin/code")
     await context.close()
+  }, 60_000)
+
+  it("an owner ends another operator's session; that operator's cookie is refused from then on", async () => {
+    const viewer = await h.signIn("viewer@example.com")
+    await viewer.page.goto(`${h.url}/console/operators`)
+    assert.include(await viewer.page.locator("main").innerText(), "viewer@example.com")
+    // a viewer sees no "End session" buttons
+    assert.strictEqual(await viewer.page.getByRole("button", { name: /End session/ }).count(), 0)
+
+    const owner = await h.signIn("owner@example.com")
+    await owner.page.goto(`${h.url}/console/operators`)
+    assert.deepStrictEqual(await seriousViolations(owner.page), [])
+    await shoot(owner.page, "operators")
+    await owner.page.getByRole("button", { name: /End session of viewer@example\.com/ }).first().click()
+    assert.include(await owner.page.getByRole("status").innerText(), "Session ended.")
+
+    await viewer.page.goto(`${h.url}/console/operators`)
+    assert.match(viewer.page.url(), /\/console\/signin\?next=%2Fconsole%2Foperators$/)
+    await viewer.context.close()
+    await owner.context.close()
   }, 60_000)
 })

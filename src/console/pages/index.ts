@@ -2,6 +2,7 @@
 import { auditPages } from "./Audit.ts"
 import { brandingPages } from "./Branding.ts"
 import { keyPages } from "./Keys.ts"
+import { operatorPages } from "./Operators.ts"
 import { outboxPages } from "./Outbox.ts"
 import { overviewPages } from "./Overview.ts"
 import { requestPages } from "./Requests.ts"
@@ -10,5 +11,5 @@ import { userPages } from "./Users.ts"
 import { webhookPages } from "./Webhooks.ts"
 
 export const pages = [
-  overviewPages, tenantPages, brandingPages, keyPages, userPages, requestPages, webhookPages, auditPages, outboxPages
+  overviewPages, tenantPages, brandingPages, keyPages, userPages, requestPages, webhookPages, auditPages, outboxPages, operatorPages
 ] as const
