@@ -269,12 +269,12 @@ export const make = Effect.gen(function* () {
       const sectionPath = (NAV.find(([section]) => section === page.section)?.[2]) ?? null
       const switcher = html`<form class="switcher" method="get" action="/console/go">
   <label for="tenant-switch">Tenant</label>
-  <select id="tenant-switch" name="tenant" data-autosubmit>
+  <select id="tenant-switch" name="tenant">
     ${s === undefined ? html`<option value="">Choose a tenant…</option>` : null}
     ${all.map((t) => html`<option value="${t.id}" ${s?.tenant.id === t.id ? raw("selected") : null}>${t.name}${t.id === consoleTenant ? " (console sign-in)" : ""}</option>`)}
   </select>
   <label for="mode-switch">Mode</label>
-  <select id="mode-switch" name="mode" data-autosubmit>
+  <select id="mode-switch" name="mode">
     <option value="live" ${s?.mode !== "test" ? raw("selected") : null}>Live</option>
     <option value="test" ${s?.mode === "test" ? raw("selected") : null}>Test</option>
   </select>

@@ -1,9 +1,6 @@
 // Sesame console (#14): small progressive enhancements; every form works without this file.
 
-// Selects marked data-autosubmit submit their form on change (the form's own button stays for no-JS).
-for (const select of document.querySelectorAll("select[data-autosubmit]")) {
-  select.addEventListener("change", () => select.form?.requestSubmit())
-}
+// (No select submits its form on change: WCAG 3.2.2 wants the change of page to follow a button.)
 
 // <button data-copy="#id">: copies the element's text (a new key's secret) to the clipboard.
 for (const button of document.querySelectorAll("button[data-copy]")) {
