@@ -3,6 +3,13 @@ import type { ServiceUnavailable } from "../api/Errors.ts"
 import type { EventType } from "../api/Webhooks.ts"
 import type { Mode, TenantId } from "../domain/Ids.ts"
 
+/**
+ * An operator's "send a test event" (the console, #14): sent to the one endpoint it was asked for,
+ * never fanned out, so it is not among the events an endpoint subscribes to (`EventType`). Its
+ * `data` is `{ endpointId }`.
+ */
+export const TEST_EVENT = "webhook.test"
+
 export interface NewEvent {
   readonly tenantId: TenantId
   readonly mode: Mode

@@ -84,6 +84,14 @@ export class WebhookStore extends Context.Service<WebhookStore, {
   readonly deliveries: (
     owner: Owner, endpointId: WebhookEndpointId, page: PageRequest
   ) => Effect.Effect<DeliveriesPage | undefined, ServiceUnavailable>
+  /**
+   * A `webhook.test` event for this one endpoint (an operator's "send a test event"): the event row,
+   * already marked dispatched so the fan-out leaves it alone, and its single delivery, due now, in one
+   * statement. false when the endpoint does not exist for this owner.
+   */
+  readonly enqueueTest: (
+    owner: Owner, endpointId: WebhookEndpointId, ids: { readonly eventId: string; readonly deliveryId: WebhookDeliveryId }, now: Date
+  ) => Effect.Effect<boolean, ServiceUnavailable>
   /** Makes the delivery due now (unless an attempt is in flight); undefined when unknown. */
   readonly retry: (owner: Owner, id: WebhookDeliveryId, now: Date) => Effect.Effect<WebhookDelivery | undefined, ServiceUnavailable>
 

@@ -3,6 +3,7 @@ import { Effect, Layer } from "effect"
 import type { EventType, WebhookDelivery, WebhookDeliveryId, WebhookEndpoint, WebhookEndpointId } from "../api/Webhooks.ts"
 import { unavailable } from "../platform/Sql.ts"
 import { fanOutSql, claimSql, type ClaimRow } from "./WebhookQueries.ts"
+import { TEST_EVENT } from "./Events.ts"
 import { type Claimed, type Owner, WebhookStore } from "./WebhookStore.ts"
 
 interface EndpointRow {
@@ -141,6 +142,19 @@ export const make = Effect.gen(function* () {
             : null
         }
       }),
+
+    enqueueTest: (owner, endpointId, ids, now) =>
+      unavailable(sql`
+        WITH w AS (
+          SELECT tenant_id, id, mode FROM webhook_endpoints WHERE ${owned(owner, endpointId)}
+        ), e AS (
+          INSERT INTO events (tenant_id, id, mode, type, payload, created_at, dispatched_at)
+          SELECT tenant_id, ${ids.eventId}, mode, ${TEST_EVENT}, jsonb_build_object('endpointId', id), ${now}, ${now} FROM w
+          RETURNING tenant_id, id
+        )
+        INSERT INTO webhook_deliveries (tenant_id, id, endpoint_id, event_id, event_type, status, attempts, next_attempt_at, created_at)
+        SELECT tenant_id, ${ids.deliveryId}, ${endpointId}, id, ${TEST_EVENT}, 'pending', 0, ${now}, ${now} FROM e
+        RETURNING id`).pipe(Effect.map((rows) => rows.length > 0)),
 
     retry: (owner, id, now) =>
       Effect.andThen(

@@ -2,7 +2,7 @@ import { Clock, Context, Effect, Layer } from "effect"
 import { NotFound, type ServiceUnavailable, ValidationFailed } from "../api/Errors.ts"
 import type { CurrentKey } from "../api/Security.ts"
 import {
-  type CreateWebhook, type DeliveriesPage, type UpdateWebhook, type WebhookDelivery, type WebhookDeliveryId,
+  type CreateWebhook, type DeliveriesPage, type UpdateWebhook, type WebhookDelivery, WebhookDeliveryId,
   type WebhookEndpoint, WebhookEndpointId
 } from "../api/Webhooks.ts"
 import { randomId } from "../platform/Crypto.ts"
@@ -33,6 +33,9 @@ export class Webhooks extends Context.Service<Webhooks, {
     query: { readonly limit?: number; readonly cursor?: string; readonly status?: WebhookDelivery["status"] }
   ) => Effect.Effect<DeliveriesPage, ValidationFailed | NotFound | ServiceUnavailable>
   readonly retry: (caller: Caller, id: WebhookDeliveryId) => Effect.Effect<WebhookDelivery, NotFound | ServiceUnavailable>
+  /** Queues a `webhook.test` event (Events.ts `TEST_EVENT`) for this endpoint alone, delivered like any other. */
+  readonly sendTest: (caller: Caller, id: WebhookEndpointId) => Effect.Effect<
+    { readonly eventId: string; readonly deliveryId: WebhookDeliveryId }, NotFound | ServiceUnavailable>
 }>()("sesame/Webhooks") {}
 
 const owner = (caller: Caller) => ({ tenantId: caller.tenantId, mode: caller.mode })
@@ -97,6 +100,12 @@ export const make = Effect.gen(function* () {
     return yield* orNotFound(yield* store.deliveries(owner(caller), id, { limit: query.limit ?? 20, after, status: query.status }))
   })
 
+  const sendTest = Effect.fn("Webhooks.sendTest")(function* (caller: Caller, id: WebhookEndpointId) {
+    const ids = { eventId: randomId("evt"), deliveryId: WebhookDeliveryId.make(randomId("whd")) }
+    const queued = yield* store.enqueueTest(owner(caller), id, ids, yield* nowDate)
+    return queued ? ids : yield* new NotFound({})
+  })
+
   return Webhooks.of({
     create,
     list: (caller) => Effect.map(store.list(owner(caller)), (endpoints) => ({ endpoints })),
@@ -105,7 +114,8 @@ export const make = Effect.gen(function* () {
     remove: (caller, id) => Effect.flatMap(store.remove(owner(caller), id), (gone) => (gone ? Effect.void : Effect.fail(new NotFound({})))),
     rotateSecret,
     deliveries,
-    retry: (caller, id) => Effect.flatMap(nowDate, (now) => Effect.flatMap(store.retry(owner(caller), id, now), orNotFound))
+    retry: (caller, id) => Effect.flatMap(nowDate, (now) => Effect.flatMap(store.retry(owner(caller), id, now), orNotFound)),
+    sendTest
   })
 })
 
