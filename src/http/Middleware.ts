@@ -13,14 +13,17 @@ const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
 const pathOf = (segments: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }>) =>
   segments.map((s) => String(typeof s === "object" ? s.key : s)).join(".")
 
-const validationFailed = (error: HttpApiError.HttpApiSchemaError) => {
-  const first = formatIssues(error.cause.issue).issues[0]
+/** A decoding issue as the API's VALIDATION_FAILED: the first problem, named by its field's path. */
+export const validationFailedOf = (issue: SchemaIssue.Issue) => {
+  const first = formatIssues(issue).issues[0]
   const field = first?.path !== undefined && first.path.length > 0 ? pathOf(first.path) : undefined
   const message = first === undefined
     ? "The request is not valid."
     : field === undefined ? first.message : `${field}: ${first.message}`
   return new ValidationFailed(field === undefined ? { message } : { message, field })
 }
+
+const validationFailed = (error: HttpApiError.HttpApiSchemaError) => validationFailedOf(error.cause.issue)
 
 const problems = { nul: "must not contain a NUL character (U+0000)", depth: `is nested deeper than ${MAX_JSON_DEPTH} levels` } as const
 

@@ -6,9 +6,13 @@ import type { ApiKeyId } from "../domain/Ids.ts"
 import { Audit } from "../audit/Audit.ts"
 import { type ApiKey, ApiKeys } from "./ApiKeys.ts"
 import { formatCidr, parseCidr } from "./IpAllowlist.ts"
-import { strongerThan } from "./KeyPolicy.ts"
+import { type KeyBounds, strongerThan } from "./KeyPolicy.ts"
 
 type Caller = CurrentKey["Service"]
+
+/** The console's callers (src/console/Kit.ts, Auth.ts) carry ids of this prefix that name no stored key. */
+const CONSOLE_CALLER = "key_console"
+const isConsoleCaller = (caller: Caller) => caller.keyId.startsWith(CONSOLE_CALLER)
 
 const iso = (d: Date | null | undefined) => (d == null ? null : d.toISOString())
 
@@ -46,11 +50,16 @@ export const make = Effect.gen(function* () {
   const keys = yield* ApiKeys
   const audit = yield* Audit
 
-  /** The calling key and the other keys of its tenant and mode (keys never change, except being revoked). */
+  /**
+   * The calling key's bounds and the keys of its tenant and mode (keys never change, except being
+   * revoked, and are never deleted). The console's caller is no stored key: it acts for a signed-in
+   * operator, bounded only by the scopes it is given.
+   */
   const keysOf = (caller: Caller) =>
     Effect.gen(function* () {
       const all = yield* keys.list(caller.tenantId, caller.mode)
-      const self = all.find((k) => k.id === caller.keyId)
+      const self: KeyBounds | undefined = all.find((k) => k.id === caller.keyId) ??
+        (isConsoleCaller(caller) ? { scopes: caller.scopes, ipAllowlist: [], expiresAt: null } : undefined)
       // The middleware just authenticated it: a missing caller key is a defect.
       if (self === undefined) return yield* Effect.die(new NotFound({ message: "the calling key is gone" }))
       return { self, all }
