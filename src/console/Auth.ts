@@ -8,7 +8,7 @@
 import { Effect } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse, UrlParams } from "effect/http"
 import { Audit, RequestContext } from "../audit/Audit.ts"
-import { AllScopes, ApiKeyId } from "../domain/Ids.ts"
+import { AllScopes, ApiKeyId, CONSOLE_KEY_PREFIX } from "../domain/Ids.ts"
 import { isSameOrigin } from "../http/LinkPage.ts"
 import { maskEmail } from "../http/LinkPageHtml.ts"
 import { Passwordless } from "../passwordless/Passwordless.ts"
@@ -19,7 +19,7 @@ import { type Operator, Operators } from "./Operators.ts"
 import { linkLanding } from "./Setup.ts"
 
 /** The console tenant's caller: the sign-in flow runs as this "key" (it exists nowhere else). */
-const SIGNIN_KEY = ApiKeyId.make("key_consolesignin0000")
+const SIGNIN_KEY = ApiKeyId.make(`${CONSOLE_KEY_PREFIX}signin0000`)
 
 /** Only a console path may follow sign-in (no open redirect). */
 export const safeNext = (next: string | null | undefined): string =>

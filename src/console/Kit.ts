@@ -11,7 +11,7 @@ import { HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse, Url
 import { ServiceUnavailable } from "../api/Errors.ts"
 import type { CurrentKey } from "../api/Security.ts"
 import { type AuditEntry, RequestContext, type RequestInfo } from "../audit/Audit.ts"
-import { AllScopes, ApiKeyId, type Mode, TenantId } from "../domain/Ids.ts"
+import { AllScopes, ApiKeyId, CONSOLE_KEY_PREFIX, type Mode, TenantId } from "../domain/Ids.ts"
 import { isSameOrigin } from "../http/LinkPage.ts"
 import { TrustedProxies } from "../http/TrustedProxies.ts"
 import { clientAddress } from "../keys/IpAllowlist.ts"
@@ -249,7 +249,7 @@ export const make = Effect.gen(function* () {
       const modeText = ctx.request.method === "POST" ? ctx.form.get("mode") : ctx.url.searchParams.get("mode")
       const mode: Mode = modeText === "test" ? "test" : "live"
       const caller: Caller = {
-        keyId: ApiKeyId.make(`key_console${ctx.operator.id.slice(3, 40).replace(/[^0-9A-Za-z]/gu, "")}`.padEnd(20, "0")),
+        keyId: ApiKeyId.make(`${CONSOLE_KEY_PREFIX}${ctx.operator.id.slice(3).replace(/[^0-9A-Za-z]/gu, "")}`.slice(0, 44).padEnd(20, "0")),
         tenantId: tenant.id,
         mode,
         scopes: AllScopes

@@ -10,6 +10,11 @@ export const SessionId = prefixed("ses").pipe(Schema.brand("SessionId"))
 export type SessionId = typeof SessionId.Type
 export const ApiKeyId = prefixed("key").pipe(Schema.brand("ApiKeyId"))
 export type ApiKeyId = typeof ApiKeyId.Type
+/**
+ * The operator console (#14) calls the API's services as a caller whose key id starts with this: it
+ * names no stored key (a stored key's id is "key_" + random), and KeyAdmin bounds it by its scopes alone.
+ */
+export const CONSOLE_KEY_PREFIX = "key_console"
 export const TenantId = prefixed("ten").pipe(Schema.brand("TenantId"))
 export type TenantId = typeof TenantId.Type
 export const MessageId = prefixed("msg").pipe(Schema.brand("MessageId"))

@@ -2,7 +2,7 @@ import { Clock, Context, Effect, Layer } from "effect"
 import { NotFound, ScopeMissing, type ServiceUnavailable, ValidationFailed } from "../api/Errors.ts"
 import type { ApiKeyView, CreateKeyRequest } from "../api/Keys.ts"
 import type { CurrentKey } from "../api/Security.ts"
-import type { ApiKeyId } from "../domain/Ids.ts"
+import { type ApiKeyId, CONSOLE_KEY_PREFIX } from "../domain/Ids.ts"
 import { Audit } from "../audit/Audit.ts"
 import { type ApiKey, ApiKeys } from "./ApiKeys.ts"
 import { formatCidr, parseCidr } from "./IpAllowlist.ts"
@@ -10,9 +10,8 @@ import { type KeyBounds, strongerThan } from "./KeyPolicy.ts"
 
 type Caller = CurrentKey["Service"]
 
-/** The console's callers (src/console/Kit.ts, Auth.ts) carry ids of this prefix that name no stored key. */
-const CONSOLE_CALLER = "key_console"
-const isConsoleCaller = (caller: Caller) => caller.keyId.startsWith(CONSOLE_CALLER)
+/** The console's callers (src/console/Kit.ts, Auth.ts) carry ids that name no stored key. */
+const isConsoleCaller = (caller: Caller) => caller.keyId.startsWith(CONSOLE_KEY_PREFIX)
 
 const iso = (d: Date | null | undefined) => (d == null ? null : d.toISOString())
 
