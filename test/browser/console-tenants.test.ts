@@ -3,7 +3,6 @@
  * once, and working), changes its live settings through the form with the API's validation, edits the
  * redirect allowlist, finds the test settings apart; a viewer's changes are refused (403).
  */
-import { Effect } from "effect"
 import type { Page } from "playwright-core"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import { Audit } from "../../src/audit/Audit.ts"

@@ -20,6 +20,7 @@ import { Tenants } from "../../tenants/Tenants.ts"
 import { html, type Html, raw, when } from "../Html.ts"
 import { type ConsoleContext, csrfField, type Kit, modeField, type TenantScope, tenantPath } from "../Kit.ts"
 import { mayAct, Operators } from "../Operators.ts"
+import { validationFailedOf } from "../../http/Middleware.ts"
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 const at = (root: unknown, dotted: string): unknown => dotted.split(".").reduce<unknown>((v, key) => (isRecord(v) ? v[key] : undefined), root)
@@ -170,12 +171,7 @@ const patchValue = (f: Field, form: URLSearchParams, defaults: Policy): unknown 
 const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
 
 /** A request that does not decode, as the API answers it (src/http/Middleware.ts): the first issue, its field named. */
-const refusal = (error: Schema.SchemaError): ValidationFailed => {
-  const first = formatIssues(error.issue).issues[0]
-  const field = (first?.path ?? []).map((s) => String(typeof s === "object" && s !== null && "key" in s ? s.key : s)).join(".")
-  const message = first === undefined ? "The request is not valid." : field === "" ? first.message : `${field}: ${first.message}`
-  return new ValidationFailed(field === "" ? { message } : { message, field })
-}
+const refusal = (error: Schema.SchemaError): ValidationFailed => validationFailedOf(error.issue)
 const decodeRequest = (raw: unknown) =>
   Schema.decodeUnknownEffect(UpdateTenantRequest, { onExcessProperty: "error" })(raw).pipe(Effect.mapError(refusal))
 
