@@ -12,7 +12,7 @@ export interface Series {
   readonly tone: "s1" | "s2" | "s3" | "s4"
 }
 
-const WIDTH = 640
+const WIDTH = 480
 const TOP = 12
 const LEFT = 40
 const RIGHT = 8
@@ -70,7 +70,7 @@ export const stackedBars = (options: {
 <line class="axis" x1="${LEFT}" y1="${fmt(y(max / 2))}" x2="${WIDTH - RIGHT}" y2="${fmt(y(max / 2))}"/>
 <line class="axis" x1="${LEFT}" y1="${fmt(y(0))}" x2="${WIDTH - RIGHT}" y2="${fmt(y(0))}"/>
 <text x="${LEFT - 6}" y="${fmt(y(max) + 4)}" text-anchor="end">${max}</text>
-<text x="${LEFT - 6}" y="${fmt(y(max / 2) + 4)}" text-anchor="end">${fmt(max / 2)}</text>
+${Number.isInteger(max / 2) ? html`<text x="${LEFT - 6}" y="${fmt(y(max / 2) + 4)}" text-anchor="end">${max / 2}</text>` : null}
 <text x="${LEFT - 6}" y="${fmt(y(0) + 4)}" text-anchor="end">0</text>
 ${bars}
 ${ticks}
@@ -85,8 +85,8 @@ export const horizontalBars = (options: {
   readonly rows: ReadonlyArray<{ readonly label: string; readonly value: number; readonly tone: Series["tone"] }>
 }): Html => {
   const rowH = 24
-  const labelW = 170
-  const valueW = 48
+  const labelW = 130
+  const valueW = 36
   const height = TOP + options.rows.length * rowH + 8
   const max = niceMax(Math.max(0, ...options.rows.map((r) => r.value)))
   const plotW = WIDTH - labelW - valueW

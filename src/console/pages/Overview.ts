@@ -28,6 +28,8 @@ const FAILURE_LABELS: Readonly<Record<Stats.FailureCode, string>> = {
 
 const CHANNELS: ReadonlyArray<Series> = [{ label: "email", tone: "s1" }, { label: "SMS", tone: "s2" }]
 
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`
+
 const percent = (part: number, whole: number) => whole === 0 ? "—" : `${Math.round((part / whole) * 100)}%`
 
 /** `42 s`, `7 min`, `3 h 5 min`, `2 d 4 h`. */
@@ -84,16 +86,19 @@ const failuresChart = (id: string, name: string, stats: Stats.TenantStats) => {
     label: code, value: stats.failures[code],
     tone: (code === "RISK_BLOCKED" || code === "VOIP_NOT_ALLOWED" ? "s3" : code === "DELIVERY_FAILED" ? "s2" : "s4") as Series["tone"]
   }))
+  // the chart draws the codes that happened; the table lists every code with what it means
   const nonZero = rows.filter((r) => r.value > 0)
-  const description = nonZero.length === 0 ? "No failures." : `${nonZero.map((r) => `${r.value} ${r.label}`).join(", ")}.`
   return html`<figure class="panel">
   <figcaption><h4>Failures by error code</h4></figcaption>
-  ${horizontalBars({ id, title: `Failures by error code for ${name}`, description, rows })}
+  ${nonZero.length === 0 ? html`<p>No failures in this window.</p>` : horizontalBars({
+    id, title: `Failures by error code for ${name}`, description: `${nonZero.map((r) => `${r.value} ${r.label}`).join(", ")}.`, rows: nonZero
+  })}
+  <details><summary>Failures by error code as a table</summary>
   <div class="table-wrap"><table>
     <caption>Failures by error code for ${name}</caption>
     <thead><tr><th scope="col">Code</th><th scope="col">What happened</th><th scope="col">Count</th></tr></thead>
-    <tbody>${rows.map((r) => html`<tr><th scope="row"><code>${r.label}</code></th><td>${FAILURE_LABELS[r.label]}</td><td>${r.value}</td></tr>`)}</tbody>
-  </table></div>
+    <tbody>${rows.map((r) => html`<tr><th scope="row"><code class="nowrap">${r.label}</code></th><td>${FAILURE_LABELS[r.label]}</td><td>${r.value}</td></tr>`)}</tbody>
+  </table></div></details>
 </figure>`
 }
 
@@ -114,9 +119,9 @@ const tenantSection = (entry: Entry, window: Stats.Window, mode: Mode, nowMs: nu
 <p><a href="${tenantPath({ tenant: { id: entry.id }, mode }, "requests")}">Auth requests of ${entry.name}</a></p>
 <div class="grid">
   ${statCard("Sends", sends, `${stats.sends.email} email · ${stats.sends.sms} SMS${stats.suppressed > 0 ? ` · ${stats.suppressed} suppressed (no account)` : ""}`)}
-  ${statCard("Verified", stats.verified, `${stats.created} requests created`)}
-  ${statCard("Success rate", percent(stats.createdVerified, stats.created), `${stats.createdVerified} of the ${stats.created} requests created were verified`)}
-  ${statCard("Failures", Stats.failureTotal(stats), `${stats.failures.CODE_INVALID} wrong codes · ${stats.failures.CODE_EXPIRED} expired`)}
+  ${statCard("Verified", stats.verified, `${plural(stats.created, "request")} created`)}
+  ${statCard("Success rate", percent(stats.createdVerified, stats.created), `${stats.createdVerified} of ${plural(stats.created, "new request")} verified`)}
+  ${statCard("Failures", Stats.failureTotal(stats), `${plural(stats.failures.CODE_INVALID, "wrong code")} · ${stats.failures.CODE_EXPIRED} expired`)}
   ${statCard("Risk blocks", Stats.riskBlockTotal(stats), riskText(stats))}
   ${statCard("Delivery failures", stats.deliveryFailed, `${stats.skipped} expired before delivery`)}
   ${statCard("Queue", stats.queue.depth, queue)}

@@ -44,17 +44,19 @@ export const searchOf = (text: string): { readonly id?: string; readonly identif
   return { identifier: classifyPhone(q.startsWith("+") ? q : `+${q}`)?.e164 ?? q }
 }
 
-const filters = (scope: TenantScope, status: string, q: string) => html`<form method="get" action="${tenantPath({ ...scope, mode: "live" }, "requests")}" class="inline" role="search" aria-label="Filter auth requests">
+const filters = (scope: TenantScope, status: string, q: string) => html`<form method="get" action="${tenantPath({ ...scope, mode: "live" }, "requests")}" role="search" aria-label="Filter auth requests">
   ${scope.mode === "test" ? html`<input type="hidden" name="mode" value="test">` : null}
-  <div><label for="q">Email, phone or request id</label>
-    <input id="q" name="q" type="search" value="${q}" maxlength="320" aria-describedby="q-hint">
-    <p class="hint" id="q-hint">The whole address or number (with its country code), or an id.</p></div>
-  <div><label for="status">Status</label>
-    <select id="status" name="status">
-      <option value="">Any</option>
-      ${Queries.STATUSES.map((s) => html`<option value="${s}" ${s === status ? raw("selected") : null}>${s}</option>`)}
-    </select></div>
-  <div><button type="submit">Show requests</button></div>
+  <div class="inline">
+    <div><label for="q">Email, phone or request id</label>
+      <input id="q" name="q" type="search" value="${q}" maxlength="320" aria-describedby="q-hint"></div>
+    <div><label for="status">Status</label>
+      <select id="status" name="status">
+        <option value="">Any</option>
+        ${Queries.STATUSES.map((s) => html`<option value="${s}" ${s === status ? raw("selected") : null}>${s}</option>`)}
+      </select></div>
+    <div><button type="submit">Show requests</button></div>
+  </div>
+  <p class="hint" id="q-hint">The whole address, or the number with its country code, or a request id.</p>
 </form>`
 
 const listTable = (scope: TenantScope, rows: ReadonlyArray<Queries.ListRow>, nowMs: number) => html`<div class="table-wrap"><table>
