@@ -86,7 +86,7 @@ const details = (event: AuditEvent): Html =>
   Object.keys(event.details).length === 0 ? muted : html`<code>${JSON.stringify(event.details)}</code>`
 
 const row = (event: AuditEvent): Html => html`<tr>
-  <td class="nowrap">${instant(event.createdAt)}</td>
+  <td class="time">${instant(event.createdAt)}</td>
   <td class="nowrap"><code>${event.type}</code>${event.mode === null ? html` <span class="badge">tenant-wide</span>` : null}</td>
   <td class="id">${event.actor === null ? muted : html`<code>${event.actor}</code>`}</td>
   <td class="nowrap">${event.ip ?? muted}</td>
@@ -129,8 +129,9 @@ const filterForm = (scope: TenantScope, typed: Typed, errors: Partial<Record<Fie
 
 const table = (events: ReadonlyArray<AuditEvent>, filtered: boolean): Html => events.length === 0
   ? html`<p class="panel">${filtered ? "No event matches these filters." : "No events yet."}</p>`
-  : html`<div class="table-wrap"><table class="audit">
-  <caption>Audit events, newest first</caption>
+  // a wide table scrolls sideways: the region takes focus so a keyboard can scroll it too
+  : html`<div class="table-wrap" role="region" aria-labelledby="audit-caption" tabindex="0"><table class="audit">
+  <caption id="audit-caption">Audit events, newest first</caption>
   <thead><tr>
     <th scope="col">Time</th><th scope="col">Type</th><th scope="col">Actor</th><th scope="col">IP</th>
     <th scope="col">Subject</th><th scope="col">Details</th><th scope="col">Request id</th>
