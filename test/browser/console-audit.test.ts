@@ -188,6 +188,8 @@ describe.skipIf(!hasChromium)("console audit log and test outbox", () => {
     assert.include(csp, "frame-ancestors 'self'")
     assert.notInclude(csp, "script-src")
     assert.strictEqual((await context.request.get(`${h.url}/console/t/${acme.id}/outbox/msg_${"0".repeat(24)}`)).status(), 404)
+    const consoleTenant = await h.run(ensureConsoleTenant(h.url))
+    assert.strictEqual((await context.request.get(`${h.url}/console/t/${consoleTenant}/outbox/${sent[1]?.id}`)).status(), 404, "another tenant's message")
 
     // by recipient, as typed; the same in the test-mode view
     await page.getByLabel("Recipient").fill("Lin@Example.com")

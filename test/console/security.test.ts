@@ -263,6 +263,24 @@ describe("console security (http PUBLIC_URL)", () => {
     assert.deepStrictEqual(events.map((e) => e.actor), ["operator:owner@example.com"])
   })
 
+  it("signs out only with the session's CSRF token from a console page", async () => {
+    const operator = await addOperator(server, "signout@example.com", "viewer")
+    const { token } = await openSession(server, operator)
+    const csrf = await csrfOf(server, token)
+    for (const [why, request] of [
+      ["no token", { form: {} }],
+      ["another session's token", { form: { csrf: sessions.viewer.csrf } }],
+      ["cross-site", { form: { csrf }, headers: { origin: "https://evil.example", "sec-fetch-site": "cross-site" } }]
+    ] as const) {
+      const response = await call(server, "/console/signout", { method: "POST", session: token, ...request })
+      assert.strictEqual(response.status, 403, why)
+      assert.strictEqual((await call(server, "/console", { session: token })).status, 200, `${why}: still signed in`)
+    }
+    const out = await call(server, "/console/signout", { method: "POST", session: token, form: { csrf } })
+    assert.strictEqual(out.status, 303)
+    assert.strictEqual((await call(server, "/console", { session: token })).status, 303)
+  })
+
   it("ends a session revoked by another operator or by `operator remove`: GET → sign-in, POST → 401", async () => {
     for (const how of ["revokeSession", "remove"] as const) {
       const email = `${how.toLowerCase()}@example.com`

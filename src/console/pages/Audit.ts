@@ -155,8 +155,8 @@ export const auditPages = (kit: Kit) =>
           : yield* audit.list(scope.caller.tenantId, scope.caller.mode, { limit: PAGE + 1, before }, filter)
         const shown = found.slice(0, PAGE)
         const last = shown[shown.length - 1]
-        const kept = { type: typed.type, actor: typed.actor, subject: typed.subject, from: typed.from, to: typed.to }
-        const filtered = Object.values(kept).some((value) => value !== "")
+        const kept = { ...typed }
+        const filtered = Object.values(typed).some((value) => value !== "")
         const pager = [
           before === undefined ? null : html`<a href="${tenantPath(scope, "audit", kept)}">Newest events</a>`,
           found.length > PAGE && last !== undefined
