@@ -43,6 +43,18 @@ export interface AuditEvent {
   readonly createdAt: Date
 }
 
+/** What the console's audit page narrows the log to; every field optional, all of them must match. */
+export interface AuditFilter {
+  readonly type?: AuditType
+  /** Exactly this actor: an API key id, or `operator:<email>`. */
+  readonly actor?: string
+  readonly subject?: string
+  /** Events at or after this instant. */
+  readonly from?: Date
+  /** Events before this instant. */
+  readonly to?: Date
+}
+
 export class Audit extends Context.Service<Audit, {
   /**
    * Appends an event, stamped with the request's id, address and actor (RequestContext) and the
@@ -55,7 +67,8 @@ export class Audit extends Context.Service<Audit, {
   readonly list: (
     tenantId: TenantId,
     mode: Mode,
-    page: { readonly limit: number; readonly before: string | undefined }
+    page: { readonly limit: number; readonly before: string | undefined },
+    filter?: AuditFilter
   ) => Effect.Effect<ReadonlyArray<AuditEvent>, ServiceUnavailable>
 }>()("sesame/Audit") {}
 

@@ -25,10 +25,13 @@ export const make = Effect.sync(() => {
         lastSampled.set(key, now)
         return record(entry)
       }),
-    list: (tenantId, mode, page) =>
+    list: (tenantId, mode, page, filter = {}) =>
       Effect.succeed(events
         .filter((e) => e.tenantId === tenantId && (e.mode === mode || e.mode === null))
         .filter((e) => page.before === undefined || Number(e.cursor) < Number(page.before))
+        .filter((e) => (filter.type === undefined || e.type === filter.type) && (filter.actor === undefined || e.actor === filter.actor) &&
+          (filter.subject === undefined || e.subject === filter.subject) &&
+          (filter.from === undefined || e.createdAt >= filter.from) && (filter.to === undefined || e.createdAt < filter.to))
         .reverse()
         .slice(0, page.limit))
   })

@@ -37,11 +37,16 @@ export const make = Effect.gen(function* () {
         lastSampled.set(key, now)
         return record(entry)
       }),
-    list: (tenantId, mode, page) =>
+    list: (tenantId, mode, page, filter = {}) =>
       unavailable(sql<Omit<AuditEvent, "cursor"> & { readonly cursor: string }>`
         SELECT seq::text AS cursor, id, mode, type, actor, ip, request_id, subject, details, created_at FROM audit_log
         WHERE tenant_id = ${tenantId} AND (mode = ${mode} OR mode IS NULL)
           ${page.before === undefined ? sql`` : sql`AND seq < ${page.before}::bigint`}
+          ${filter.type === undefined ? sql`` : sql`AND type = ${filter.type}`}
+          ${filter.actor === undefined ? sql`` : sql`AND actor = ${filter.actor}`}
+          ${filter.subject === undefined ? sql`` : sql`AND subject = ${filter.subject}`}
+          ${filter.from === undefined ? sql`` : sql`AND created_at >= ${filter.from}`}
+          ${filter.to === undefined ? sql`` : sql`AND created_at < ${filter.to}`}
         ORDER BY seq DESC LIMIT ${page.limit}`)
   })
 })

@@ -12,6 +12,7 @@ import { AllScopes, ApiKeyId, CONSOLE_KEY_PREFIX } from "../domain/Ids.ts"
 import { isSameOrigin } from "../http/LinkPage.ts"
 import { maskEmail } from "../http/LinkPageHtml.ts"
 import { Passwordless } from "../passwordless/Passwordless.ts"
+import { constantTimeEqual } from "../platform/Crypto.ts"
 import { TenantAdmin } from "../tenants/TenantAdmin.ts"
 import { html, type Html, query } from "./Html.ts"
 import { bareDocument, type Caller, consoleHeaders, htmlResponse, type KitCore } from "./Kit.ts"
@@ -206,7 +207,7 @@ export const signinRoutes = (core: KitCore, router: HttpRouter.HttpRouter) =>
       const out = HttpServerResponse.redirect("/console/signin", { status: 303, headers: { ...consoleHeaders, "set-cookie": clear } })
       if (session === undefined) return out
       const form = yield* formOf
-      if (form === undefined || form.get("csrf") !== core.csrfOf(session)) return refused
+      if (form === undefined || !constantTimeEqual(Buffer.from(form.get("csrf") ?? ""), Buffer.from(core.csrfOf(session)))) return refused
       yield* operators.revokeSession(session.id)
       const tenantId = yield* operators.consoleTenant
       if (tenantId !== undefined) {

@@ -109,6 +109,8 @@ export class Outbox extends Context.Service<Outbox, {
     to: string | undefined,
     limit: number
   ) => Effect.Effect<ReadonlyArray<StoredTestMessage>, ServiceUnavailable>
+  /** One test-mode message of the tenant, as `listTest` gives it (the console's email preview). */
+  readonly testMessage: (tenantId: TenantId, id: MessageId) => Effect.Effect<StoredTestMessage | undefined, ServiceUnavailable>
   /** The newest message of the auth request. */
   readonly deliveryOf: (
     tenantId: TenantId,

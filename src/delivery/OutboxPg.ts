@@ -105,6 +105,13 @@ export const make = Effect.gen(function* () {
         WHERE tenant_id = ${tenantId} AND mode = 'test' AND status <> 'suppressed' ${to === undefined ? sql`` : sql`AND recipient = ${to}`}
         ORDER BY created_at DESC, id DESC LIMIT ${limit}`).pipe(Effect.map((rows) => rows.map(toTest))),
 
+    testMessage: (tenantId, id) =>
+      unavailable(sql<TestRow>`
+        SELECT id, auth_request_id, channel, recipient, payload_enc, created_at FROM messages
+        WHERE tenant_id = ${tenantId} AND id = ${id} AND mode = 'test' AND status <> 'suppressed'`).pipe(
+        Effect.map((rows) => rows[0] === undefined ? undefined : toTest(rows[0]))
+      ),
+
     deliveryOf: (tenantId, authRequestId) =>
       unavailable(sql<DeliveryStatus>`
         SELECT status, provider, attempts, last_error FROM messages

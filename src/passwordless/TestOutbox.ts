@@ -2,7 +2,7 @@ import { Context, Effect, Layer } from "effect"
 import type { ServiceUnavailable } from "../api/Errors.ts"
 import type { TestMessage } from "../api/TestOutbox.ts"
 import { type MessagePayload, Outbox, type StoredTestMessage } from "../delivery/Outbox.ts"
-import type { TenantId } from "../domain/Ids.ts"
+import type { MessageId, TenantId } from "../domain/Ids.ts"
 import { AppConfig } from "../platform/Config.ts"
 import { Tenants } from "../tenants/Tenants.ts"
 import { CodeStore } from "./CodeStore.ts"
@@ -15,6 +15,8 @@ import { renderDeferred } from "./Enumeration.ts"
  */
 export class TestOutbox extends Context.Service<TestOutbox, {
   readonly list: (tenantId: TenantId, to: string | undefined, limit: number) => Effect.Effect<ReadonlyArray<TestMessage>, ServiceUnavailable>
+  /** One message of `list` by its id (the console's email preview); undefined when the tenant has no such test message. */
+  readonly get: (tenantId: TenantId, id: MessageId) => Effect.Effect<TestMessage | undefined, ServiceUnavailable>
 }>()("sesame/TestOutbox") {}
 
 export const layer = Layer.effect(TestOutbox)(Effect.gen(function* () {
@@ -52,6 +54,9 @@ export const layer = Layer.effect(TestOutbox)(Effect.gen(function* () {
   return TestOutbox.of({
     list: (tenantId, to, limit) =>
       Effect.flatMap(outbox.listTest(tenantId, to, limit), (messages) =>
-        Effect.forEach(messages, (message) => Effect.map(rendered(tenantId, message), (email) => toWire(message, email))))
+        Effect.forEach(messages, (message) => Effect.map(rendered(tenantId, message), (email) => toWire(message, email)))),
+    get: (tenantId, id) =>
+      Effect.flatMap(outbox.testMessage(tenantId, id), (message) =>
+        message === undefined ? Effect.succeed(undefined) : Effect.map(rendered(tenantId, message), (email) => toWire(message, email)))
   })
 }))
