@@ -51,8 +51,8 @@ export interface TenantScope {
 
 export type Handler<E> = (ctx: ConsoleContext) => Effect.Effect<HttpServerResponse.HttpServerResponse, E>
 
-/** What adding a console route leaves to the router: a body the edge refuses (413) stays the edge's to answer. */
-export type Added = Effect.Effect<void, never, HttpRouter.Request.From<"Error", HttpServerError.HttpServerError>>
+/** Adding a console route: its handler answers every failure itself (a page), so nothing is left to the router. */
+export type Added = Effect.Effect<void>
 
 export interface Kit {
   readonly publicUrl: string
@@ -191,10 +191,14 @@ export const make = Effect.gen(function* () {
     return token === undefined ? Effect.succeed(undefined) : operators.session(token, settings)
   }
 
-  const failed = (cause: Cause.Cause<unknown>): Effect.Effect<HttpServerResponse.HttpServerResponse, HttpServerError.HttpServerError> => {
+  const failed = (cause: Cause.Cause<unknown>): Effect.Effect<HttpServerResponse.HttpServerResponse> => {
     const error = Cause.squash(cause)
-    // a body over the edge's limit (or unreadable): the edge (http/Edge.ts) answers it, 413
-    if (HttpServerError.isHttpServerError(error)) return Effect.fail(error)
+    // a form that outgrew the edge's limit while streaming (http/Edge.ts refuses a declared one unread), or unreadable
+    if (HttpServerError.isHttpServerError(error)) {
+      return Effect.succeed(error.reason._tag === "RequestParseError" && error.reason.reason === "BodyTooLarge"
+        ? errorPage(413, "Too large", "The form was larger than 64 KiB and was not read. Nothing changed.")
+        : errorPage(400, "Bad request", "The form could not be read. Nothing changed."))
+    }
     if (error instanceof PageNotFound) return Effect.succeed(errorPage(404, "Not found", error.message))
     if (typeof error === "object" && error !== null && "_tag" in error) {
       if (error._tag === "NotFound") return Effect.succeed(errorPage(404, "Not found", "There is nothing here: it may have been removed."))

@@ -149,6 +149,7 @@ describe.skipIf(!hasChromium)("console tenants and settings", () => {
 
     // test mode: its own settings, untouched by the live changes; changing them leaves live alone
     await page.locator("#mode-switch").selectOption("test")
+    await page.getByRole("button", { name: "Go", exact: true }).click()
     await page.waitForURL(`${h.url}/console/t/${tenantId}/settings?mode=test`)
     assert.strictEqual(await page.locator("#s-otpTtlSeconds").inputValue(), "")
     assert.strictEqual(await page.locator("#s-name").count(), 0)

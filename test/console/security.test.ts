@@ -237,12 +237,20 @@ describe("console security (http PUBLIC_URL)", () => {
 
   it("refuses every action to a viewer, without the CSRF token, or from another site, and changes nothing", async () => {
     const actions = [...await actionRoutes(server), { path: PROBE, needs: "admin" as const }]
+    // every page's changes are here: tenants, settings, branding, keys, users, webhooks, operators
+    for (const prefix of ["/console/tenants", "/console/t/:tenantId/settings", "/console/t/:tenantId/branding", "/console/t/:tenantId/keys",
+      "/console/t/:tenantId/users", "/console/t/:tenantId/webhooks", "/console/operators"]) {
+      assert.isTrue(actions.some(({ path }) => path.startsWith(prefix)), `no action under ${prefix}`)
+    }
+    // only the previews (no change) are open to viewers
+    assert.deepStrictEqual(actions.filter(({ needs }) => needs === "viewer").map(({ path }) => path), ["/console/t/:tenantId/branding/preview", "/console/t/:tenantId/branding/templates/preview"])
     assert.isEmpty(actions.filter(({ path }) => NOT_ACTIONS.includes(path)), "sign-in and sign-out are not Kit actions")
     for (const { path: route, needs } of actions) {
       const path = fill(route, tenant)
       const before = await fingerprint(server)
       const refusals: ReadonlyArray<readonly [string, Call]> = [
-        ["a viewer", { session: sessions.viewer.token, form: { csrf: sessions.viewer.csrf, mode: "live" } }],
+        // (a route open to viewers changes nothing: the branding preview's no-script POST, which redirects to the draft's GET)
+        ...(needs === "viewer" ? [] : [["a viewer", { session: sessions.viewer.token, form: { csrf: sessions.viewer.csrf, mode: "live" } }] as const]),
         ["no CSRF token", { session: sessions.owner.token, form: { mode: "live" } }],
         ["another session's CSRF token", { session: sessions.owner.token, form: { csrf: sessions.admin.csrf, mode: "live" } }],
         ["a cross-site Origin", { session: sessions.owner.token, form: { csrf: sessions.owner.csrf, mode: "live" }, headers: { origin: "https://evil.example", "sec-fetch-site": "cross-site" } }],
