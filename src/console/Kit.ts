@@ -13,6 +13,7 @@ import type { CurrentKey } from "../api/Security.ts"
 import { type AuditEntry, RequestContext, type RequestInfo } from "../audit/Audit.ts"
 import { AllScopes, ApiKeyId, CONSOLE_KEY_PREFIX, type Mode, TenantId } from "../domain/Ids.ts"
 import { isSameOrigin } from "../http/LinkPage.ts"
+import { hostedPageHeaders } from "../http/LinkPageHtml.ts"
 import { TrustedProxies } from "../http/TrustedProxies.ts"
 import { clientAddress } from "../keys/IpAllowlist.ts"
 import { AppConfig, CONSOLE_DEFAULTS, type ConsoleConfig } from "../platform/Config.ts"
@@ -109,13 +110,7 @@ export const consoleHeaders: Readonly<Record<string, string>> = {
     "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' https: data:", "connect-src 'self'",
     "form-action 'self'", "frame-src 'self'", "frame-ancestors 'none'", "base-uri 'none'"
   ].join("; "),
-  "referrer-policy": "no-referrer",
-  "cache-control": "no-store",
-  "pragma": "no-cache",
-  "x-frame-options": "DENY",
-  "x-content-type-options": "nosniff",
-  "cross-origin-opener-policy": "same-origin",
-  "x-robots-tag": "noindex, nofollow"
+  ...hostedPageHeaders
 }
 
 /**

@@ -36,6 +36,17 @@ export interface RenderedPage {
   readonly headers: Readonly<Record<string, string>>
 }
 
+/** Besides its CSP, what every page Sesame renders sends (the hosted link page, the operator console). */
+export const hostedPageHeaders: Readonly<Record<string, string>> = {
+  "referrer-policy": "no-referrer",
+  "cache-control": "no-store",
+  "pragma": "no-cache",
+  "x-frame-options": "DENY",
+  "x-content-type-options": "nosniff",
+  "cross-origin-opener-policy": "same-origin",
+  "x-robots-tag": "noindex, nofollow"
+}
+
 /**
  * Headers of every hosted page: a CSP with no script at all and only the hashed inline style, framing
  * refused, no referrer (the URL holds the link token) and never stored by any cache.
@@ -50,13 +61,7 @@ export const pageHeaders = (style: string, page: PageContext | null): Record<str
       "default-src 'none'", `style-src 'sha256-${styleHash}'`, `img-src ${logoOrigin ?? "'none'"}`,
       `form-action ${formAction}`, "frame-ancestors 'none'", "base-uri 'none'"
     ].join("; "),
-    "referrer-policy": "no-referrer",
-    "cache-control": "no-store",
-    "pragma": "no-cache",
-    "x-frame-options": "DENY",
-    "x-content-type-options": "nosniff",
-    "cross-origin-opener-policy": "same-origin",
-    "x-robots-tag": "noindex, nofollow"
+    ...hostedPageHeaders
   }
 }
 
