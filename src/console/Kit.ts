@@ -265,6 +265,8 @@ export const make = Effect.gen(function* () {
       const notice = ctx.url.searchParams.get("notice")
       const showNotice = notice !== null && ctx.url.searchParams.get("n") === noticeMac(ctx.session, notice)
       const s = page.scope
+      // off tenant pages (the overview) the page's own ?mode= is the one on show
+      const mode: Mode = s?.mode ?? (ctx.url.searchParams.get("mode") === "test" ? "test" : "live")
       const sectionPath = (NAV.find(([section]) => section === page.section)?.[2]) ?? null
       const switcher = html`<form class="switcher" method="get" action="/console/go">
   <label for="tenant-switch">Tenant</label>
@@ -274,8 +276,8 @@ export const make = Effect.gen(function* () {
   </select>
   <label for="mode-switch">Mode</label>
   <select id="mode-switch" name="mode">
-    <option value="live" ${s?.mode !== "test" ? raw("selected") : null}>Live</option>
-    <option value="test" ${s?.mode === "test" ? raw("selected") : null}>Test</option>
+    <option value="live" ${mode !== "test" ? raw("selected") : null}>Live</option>
+    <option value="test" ${mode === "test" ? raw("selected") : null}>Test</option>
   </select>
   <input type="hidden" name="section" value="${sectionPath ?? ""}">
   <button type="submit" class="secondary">Go</button>
