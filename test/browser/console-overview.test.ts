@@ -84,7 +84,7 @@ describe.skipIf(!hasChromium)("console overview and auth requests", () => {
     assert.strictEqual((await failures.getByRole("row", { name: /^CODE_INVALID/ }).locator("td").last().textContent())?.trim(), "1")
     assert.strictEqual(await acme.getByRole("img", { name: "Failures by error code for Acme Shop" }).count(), 1)
     await axe(page)
-    await page.mouse.wheel(0, -100_000)
+    await page.locator("h1").scrollIntoViewIfNeeded()
     await shoot(page, "overview", true)
 
     // the same numbers from the service the page reads
