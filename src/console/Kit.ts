@@ -231,6 +231,12 @@ export const make = Effect.gen(function* () {
         if (needs !== null && !mayAct(session.operator.role, needs)) {
           return errorPage(403, "Not allowed", `Your role (${session.operator.role}) cannot make this change; it needs ${needs}.`)
         }
+        // The console's own sign-in tenant emails operators their codes: whoever changes its templates,
+        // webhooks or keys could read an owner's code, so only an owner changes anything there.
+        if (needs !== null && needs !== "viewer" && session.operator.role !== "owner" && params["tenantId"] !== undefined &&
+          params["tenantId"] === (yield* operators.consoleTenant)) {
+          return errorPage(403, "Not allowed", "Only an owner may change the console's own sign-in tenant.")
+        }
       }
       const ctx: ConsoleContext = {
         request, url, params, session, operator: session.operator, csrf, form, info: infoOf(request, session.operator)

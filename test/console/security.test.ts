@@ -271,6 +271,22 @@ describe("console security (http PUBLIC_URL)", () => {
     assert.deepStrictEqual(events.map((e) => e.actor), ["operator:owner@example.com"])
   })
 
+  it("lets only an owner change the console's own sign-in tenant (its templates, keys and webhooks could reveal codes)", async () => {
+    const consoleTenant = await server.run(ensureConsoleTenant(server.origin))
+    const path = `/console/t/${consoleTenant}/keys`
+    const form = { name: "escalation", mode: "live", scopes: "tenant:manage" }
+    const before = await fingerprint(server)
+    const admin = await call(server, path, { method: "POST", session: sessions.admin.token, form: { ...form, csrf: sessions.admin.csrf } })
+    assert.strictEqual(admin.status, 403)
+    assert.include(await admin.text(), "Only an owner may change the console")
+    assert.deepStrictEqual(await fingerprint(server), before)
+    // the same change on another tenant is an admin's to make
+    const elsewhere = await call(server, `/console/t/${tenant}/keys`, { method: "POST", session: sessions.admin.token, form: { ...form, csrf: sessions.admin.csrf } })
+    assert.strictEqual(elsewhere.status, 201)
+    const owner = await call(server, path, { method: "POST", session: sessions.owner.token, form: { ...form, csrf: sessions.owner.csrf } })
+    assert.strictEqual(owner.status, 201)
+  })
+
   it("signs out only with the session's CSRF token from a console page", async () => {
     const operator = await addOperator(server, "signout@example.com", "viewer")
     const { token } = await openSession(server, operator)
