@@ -89,6 +89,15 @@ export const signinRoutes = (core: KitCore, router: HttpRouter.HttpRouter) =>
       if (!isSameOrigin(request.headers, publicOrigin)) return undefined
       return new URLSearchParams(UrlParams.toString(yield* request.urlParamsBody))
     })
+    /** The operator's browser, as the API's `client` (the IP for the per-IP limits; both for the audit rows). */
+    const clientOf = Effect.map(HttpServerRequest.HttpServerRequest, (request) => {
+      const ip = core.infoOf(request, null).ip
+      const agent = request.headers["user-agent"]?.slice(0, 512)
+      return { ...(ip === null ? {} : { ipAddress: ip }), ...(agent === undefined ? {} : { userAgent: agent }) }
+    })
+    /** The API's audit rows (login.success/failed on the console tenant) carry the browser's address. */
+    const fromBrowser = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+      Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => Effect.provideService(effect, RequestContext, core.infoOf(request, null)))
     const refused = htmlResponse(bareDocument("Refused", html`<h1>Refused</h1><p>The form did not come from a console page. <a href="/console/signin">Sign in again</a>.</p>`), 403)
 
     /** The proof checked: a session for the operator, or undefined (not an operator, or removed meanwhile). */
@@ -134,9 +143,10 @@ export const signinRoutes = (core: KitCore, router: HttpRouter.HttpRouter) =>
         yield* Effect.logInfo("console sign-in asked for an address that is not an operator", { email: maskEmail(email) })
         return codeForm(email, next, null)
       }
+      const client = yield* clientOf
       const send = landing === undefined
-        ? passwordless.send(caller, { email: operator.email, channel: "email", type: "OTP" })
-        : passwordless.send(caller, { email: operator.email, channel: "email", type: "LINK_OTP", linkMode: "direct", redirectUrl: landing, linkParam: "token" })
+        ? passwordless.send(caller, { email: operator.email, channel: "email", type: "OTP", client })
+        : passwordless.send(caller, { email: operator.email, channel: "email", type: "LINK_OTP", linkMode: "direct", redirectUrl: landing, linkParam: "token", client })
       return yield* send.pipe(
         Effect.as(codeForm(email, next, null)),
         Effect.catchTag("RateLimited", (e) => Effect.succeed(codeForm(email, next, alert(`Too many sign-in attempts. Try again in ${e.retryAfter} seconds.`), 429))),
@@ -155,7 +165,7 @@ export const signinRoutes = (core: KitCore, router: HttpRouter.HttpRouter) =>
       const caller = yield* callerOf
       if (!/^[0-9]{4,8}$/u.test(code)) return codeForm(email, next, alert("Enter the code from the email: digits only."), 400)
       if (caller === undefined) return codeForm(email, next, alert("That code is not right, or it has expired."), 400)
-      return yield* passwordless.confirm(caller, { email, code }).pipe(
+      return yield* fromBrowser(passwordless.confirm(caller, { email, code, client: yield* clientOf })).pipe(
         Effect.flatMap((proof) => open(proof.user.email ?? email, next)),
         Effect.map((response) => response ?? codeForm(email, next, alert("That code is not right, or it has expired."), 400)),
         Effect.catchTags({
@@ -189,7 +199,7 @@ export const signinRoutes = (core: KitCore, router: HttpRouter.HttpRouter) =>
       const caller = yield* callerOf
       const expired = emailForm("/console", alert("That sign-in link is not valid any more: ask for a new one."))
       if (caller === undefined || !/^[A-Za-z0-9_-]{20,128}$/u.test(token)) return expired
-      return yield* passwordless.confirm(caller, { linkToken: token }).pipe(
+      return yield* fromBrowser(passwordless.confirm(caller, { linkToken: token, client: yield* clientOf })).pipe(
         Effect.flatMap((proof) => proof.user.email === null ? Effect.succeed(undefined) : open(proof.user.email, "/console")),
         Effect.map((response) => response ?? expired),
         Effect.catchTags({

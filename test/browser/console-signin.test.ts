@@ -3,7 +3,10 @@
  * outbox here) and lands on the overview; an owner ends another operator's session on the Operators
  * page, and that operator's cookie no longer opens anything.
  */
+import { Effect } from "effect"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import { ensureConsoleTenant } from "../../src/console/Setup.ts"
+import { TestOutbox } from "../../src/passwordless/TestOutbox.ts"
 import { type ConsoleHarness, hasChromium, seriousViolations, shoot, startConsole } from "../support/Console.ts"
 
 describe.skipIf(!hasChromium)("console sign-in", () => {
@@ -39,6 +42,37 @@ describe.skipIf(!hasChromium)("console sign-in", () => {
     assert.strictEqual(cookie?.sameSite, "Strict")
     assert.strictEqual(cookie?.path, "/")
     await anonymous.close()
+  }, 60_000)
+
+  it("signs an operator in with the emailed link: the link shows a button, the button signs in, the link works once", async () => {
+    const context = await h.browser.newContext()
+    const page = await context.newPage()
+    await page.goto(`${h.url}/console/signin`)
+    await page.getByLabel("Your email address").fill("owner@example.com")
+    await page.getByRole("button", { name: "Email me a sign-in code" }).click()
+    await page.getByLabel("Sign-in code").waitFor()
+    const message = await h.run(Effect.gen(function* () {
+      const tenantId = yield* ensureConsoleTenant(h.url)
+      return (yield* (yield* TestOutbox).list(tenantId, "owner@example.com", 1))[0]
+    }))
+    const link = new RegExp(`${h.url.replace(/\./g, "\\.")}/console/signin/link\\?token=[A-Za-z0-9_-]{20,}`).exec(message?.text ?? "")?.[0]
+    assert.isDefined(link, message?.text)
+    // opening the link (as a mail scanner would) signs nobody in
+    await page.goto(link ?? "")
+    assert.deepStrictEqual(await seriousViolations(page), [])
+    assert.strictEqual((await context.cookies()).filter((c) => c.name === "sesame-console").length, 0)
+    await page.getByRole("button", { name: "Continue" }).click()
+    await page.waitForURL(`${h.url}/console`)
+    assert.include(await page.locator("header").innerText(), "owner@example.com")
+    // a second use of the same link is refused
+    const again = await h.browser.newContext()
+    const second = await again.newPage()
+    await second.goto(link ?? "")
+    await second.getByRole("button", { name: "Continue" }).click()
+    assert.match(await second.getByRole("alert").innerText(), /not valid any more/)
+    assert.strictEqual((await again.cookies()).filter((c) => c.name === "sesame-console").length, 0)
+    await again.close()
+    await context.close()
   }, 60_000)
 
   it("an address that is not an operator gets the same answer and no email", async () => {
