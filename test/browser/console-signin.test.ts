@@ -75,6 +75,22 @@ describe.skipIf(!hasChromium)("console sign-in", () => {
     await context.close()
   }, 60_000)
 
+  it("in the dark scheme and on a phone, the pages keep WCAG AA contrast and fit the screen", async () => {
+    await h.addTenant("Dark Mode Co")
+    const { context, page } = await h.signIn("owner@example.com", { width: 390, height: 844 }, { colorScheme: "dark" })
+    const background = await page.evaluate<string>("getComputedStyle(document.body).backgroundColor")
+    assert.strictEqual(background, "rgb(11, 15, 23)", "the dark palette is in use")
+    for (const path of ["/console", "/console/tenants", "/console/operators"]) {
+      await page.goto(`${h.url}${path}`)
+      assert.deepStrictEqual(await seriousViolations(page), [], path)
+      // nothing wider than the phone's screen but the scrolling table regions
+      const overflow = await page.evaluate<number>("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+      assert.isAtMost(overflow, 0, `${path} scrolls sideways`)
+    }
+    await shoot(page, "dark-phone", true)
+    await context.close()
+  }, 60_000)
+
   it("an address that is not an operator gets the same answer and no email", async () => {
     const context = await h.browser.newContext()
     const page = await context.newPage()

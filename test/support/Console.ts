@@ -50,7 +50,11 @@ export interface ConsoleHarness {
   /** The newest sign-in code the console emailed `email` (read from the console tenant's test outbox). */
   readonly codeFor: (email: string) => Promise<string>
   /** A fresh browser context (its own cookies), signed in as `email` through the sign-in pages. */
-  readonly signIn: (email: string, viewport?: { readonly width: number; readonly height: number }) => Promise<{ readonly context: BrowserContext; readonly page: Page }>
+  readonly signIn: (
+    email: string,
+    viewport?: { readonly width: number; readonly height: number },
+    options?: { readonly colorScheme?: "light" | "dark" }
+  ) => Promise<{ readonly context: BrowserContext; readonly page: Page }>
   readonly close: () => Promise<void>
 }
 
@@ -78,8 +82,8 @@ export const startConsole = async (options: TestConfig = {}): Promise<ConsoleHar
     }
     throw new Error(`no console sign-in code for ${email}`)
   }
-  const signIn: ConsoleHarness["signIn"] = async (email, viewport = { width: 1280, height: 900 }) => {
-    const context = await browser.newContext({ viewport })
+  const signIn: ConsoleHarness["signIn"] = async (email, viewport = { width: 1280, height: 900 }, options = {}) => {
+    const context = await browser.newContext({ viewport, colorScheme: options.colorScheme ?? "light" })
     const page = await context.newPage()
     await page.goto(`${url}/console/signin`)
     await page.getByLabel("Your email address").fill(email)

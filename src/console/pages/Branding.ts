@@ -411,7 +411,7 @@ ${subnav(scope, "templates")}
 <p>A stored template replaces the parts it defines of the built-in ${scope.mode}-mode message for one message and language
 (the exact tag, else its primary language: a <code>fr</code> template serves <code>fr-CA</code>). Templates may use
 <code>{{appName}}</code>, <code>{{code}}</code>, <code>{{link}}</code>, <code>{{expiresInMinutes}}</code>, <code>{{email}}</code> and the request's template variables.</p>
-<div class="table-wrap"><table>
+<div class="table-wrap" tabindex="0"><table>
 <caption>Stored templates (${stored.length} of 40)</caption>
 <thead><tr><th scope="col">Message</th><th scope="col">Language</th><th scope="col">Subject</th><th scope="col">Parts</th><th scope="col">Actions</th></tr></thead>
 <tbody>

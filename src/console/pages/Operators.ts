@@ -27,7 +27,7 @@ export const operatorPages = (kit: Kit) =>
 <p>Operators sign in here with a code emailed by Sesame itself. Add, re-role or remove them with
 <code>sesame operator add --email … --role owner|admin|viewer</code> and <code>sesame operator remove --email …</code>.
 Sessions end after ${Math.round(kit.settings.idleMs / 60_000)} idle minutes, and ${Math.round(kit.settings.absoluteMs / 3_600_000)} hours after sign-in at the latest.</p>
-<div class="table-wrap"><table>
+<div class="table-wrap" tabindex="0"><table>
 <caption>Operators and their active console sessions</caption>
 <thead><tr><th scope="col">Email</th><th scope="col">Role</th><th scope="col">Added</th><th scope="col">Active sessions</th></tr></thead>
 <tbody>

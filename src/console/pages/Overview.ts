@@ -73,7 +73,7 @@ const sendsChart = (id: string, name: string, window: Stats.Window, stats: Stats
   })}
   ${legend(CHANNELS)}
   <details><summary>Sends per ${per} as a table</summary>
-  <div class="table-wrap"><table>
+  <div class="table-wrap" tabindex="0"><table>
     <caption>Sends per ${per} for ${name} (UTC)</caption>
     <thead><tr><th scope="col">${window.range === "24h" ? "Hour" : "Day"}</th><th scope="col">Email</th><th scope="col">SMS</th></tr></thead>
     <tbody>${stats.perBucket.map((b, i) => html`<tr><th scope="row">${labels[i]}</th><td>${b.email}</td><td>${b.sms}</td></tr>`)}</tbody>
@@ -94,7 +94,7 @@ const failuresChart = (id: string, name: string, stats: Stats.TenantStats) => {
     id, title: `Failures by error code for ${name}`, description: `${nonZero.map((r) => `${r.value} ${r.label}`).join(", ")}.`, rows: nonZero
   })}
   <details><summary>Failures by error code as a table</summary>
-  <div class="table-wrap"><table>
+  <div class="table-wrap" tabindex="0"><table>
     <caption>Failures by error code for ${name}</caption>
     <thead><tr><th scope="col">Code</th><th scope="col">What happened</th><th scope="col">Count</th></tr></thead>
     <tbody>${rows.map((r) => html`<tr><th scope="row"><code class="nowrap">${r.label}</code></th><td>${FAILURE_LABELS[r.label]}</td><td>${r.value}</td></tr>`)}</tbody>
@@ -187,7 +187,7 @@ export const overviewPages = (kit: Kit) =>
 in ${range === "24h" ? "whole hours" : "whole days"} (UTC). The queue counts every message not yet sent, whatever its age.</p>
 
 <h2>All tenants</h2>
-<div class="table-wrap"><table>
+<div class="table-wrap" tabindex="0"><table>
   <caption>${rangeText}, ${mode} mode, by tenant</caption>
   <thead><tr>
     <th scope="col">Tenant</th><th scope="col">Email sends</th><th scope="col">SMS sends</th><th scope="col">Verified</th>

@@ -59,7 +59,7 @@ const filters = (scope: TenantScope, status: string, q: string) => html`<form me
   <p class="hint" id="q-hint">The whole address, or the number with its country code, or a request id.</p>
 </form>`
 
-const listTable = (scope: TenantScope, rows: ReadonlyArray<Queries.ListRow>, nowMs: number) => html`<div class="table-wrap"><table>
+const listTable = (scope: TenantScope, rows: ReadonlyArray<Queries.ListRow>, nowMs: number) => html`<div class="table-wrap" tabindex="0"><table>
   <caption>Auth requests of ${scope.tenant.name}, ${scope.mode} mode, newest first</caption>
   <thead><tr>
     <th scope="col">Created</th><th scope="col">Request</th><th scope="col">Channel</th><th scope="col">Type</th>
@@ -133,7 +133,7 @@ ${page.length === 0
         const body = html`<h1>Auth request <code>${row.id}</code></h1>
 <p><a href="${tenantPath(scope, "requests")}">All auth requests of ${scope.tenant.name}</a></p>
 <section class="panel" aria-labelledby="status-h"><h2 id="status-h">Status</h2>
-<div class="table-wrap"><table><tbody>
+<div class="table-wrap" tabindex="0"><table><tbody>
   ${field("Status", badge(status.status))}
   ${field("Attempts", `${status.attempts} of ${status.maxAttempts}`)}
   ${field("Resends", status.resends)}
@@ -146,7 +146,7 @@ ${page.length === 0
   ${field("Risk signals", status.riskSignals === undefined || status.riskSignals.length === 0 ? null : status.riskSignals.join(", "))}
 </tbody></table></div></section>
 <section class="panel" aria-labelledby="request-h"><h2 id="request-h">Request</h2>
-<div class="table-wrap"><table><tbody>
+<div class="table-wrap" tabindex="0"><table><tbody>
   ${field("Channel", row.channel)}
   ${field("Type", row.type)}
   ${field("Identifier", maskIdentifier(row.identifier))}
@@ -163,7 +163,7 @@ ${page.length === 0
   ${field("Metadata", row.metadata === null ? null : html`<pre>${JSON.stringify(row.metadata, null, 2)}</pre>`)}
 </tbody></table></div></section>
 <section aria-labelledby="messages-h"><h2 id="messages-h">Messages</h2>
-${messages.length === 0 ? html`<p>No message was written for this request.</p>` : html`<div class="table-wrap"><table>
+${messages.length === 0 ? html`<p>No message was written for this request.</p>` : html`<div class="table-wrap" tabindex="0"><table>
   <caption>Messages of this request, oldest first (one per send or resend)</caption>
   <thead><tr><th scope="col">Created</th><th scope="col">Message</th><th scope="col">Channel</th><th scope="col">Status</th>
     <th scope="col">Provider</th><th scope="col">Attempts</th><th scope="col">Sent</th><th scope="col">Next attempt</th><th scope="col">Last error</th></tr></thead>
@@ -175,7 +175,7 @@ ${messages.length === 0 ? html`<p>No message was written for this request.</p>` 
   </tr>`)}</tbody></table></div>`}
 </section>
 <section aria-labelledby="audit-h"><h2 id="audit-h">Attempts and events</h2>
-${audit.length === 0 ? html`<p>No verification attempt was recorded.</p>` : html`<div class="table-wrap"><table>
+${audit.length === 0 ? html`<p>No verification attempt was recorded.</p>` : html`<div class="table-wrap" tabindex="0"><table>
   <caption>Audit log entries about this request, oldest first</caption>
   <thead><tr><th scope="col">Time</th><th scope="col">Event</th><th scope="col">Details</th><th scope="col">IP</th><th scope="col">Actor</th></tr></thead>
   <tbody>${audit.map((a) => html`<tr>

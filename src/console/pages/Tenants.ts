@@ -360,7 +360,7 @@ export const tenantPages = (kit: Kit) =>
           body: html`<h1>Tenants</h1>
 ${status === 400 ? html`<p class="error" role="alert">The tenant was not created: see the form below.</p>` : null}
 ${owner ? html`<p><a href="#create-title">Create a tenant</a></p>` : null}
-<div class="table-wrap"><table>
+<div class="table-wrap" tabindex="0"><table>
 <caption>Every tenant (${rows.length})</caption>
 <thead><tr><th scope="col">Name</th><th scope="col">Id</th><th scope="col">Created</th><th scope="col">Pages</th></tr></thead>
 <tbody>${rows.map(row)}</tbody>

@@ -129,7 +129,7 @@ export const userPages = (kit: Kit) =>
   <button type="submit">Search</button>
 </form>`
 
-    const userTable = (scope: TenantScope, list: ReadonlyArray<User>, caption: string) => html`<div class="table-wrap"><table>
+    const userTable = (scope: TenantScope, list: ReadonlyArray<User>, caption: string) => html`<div class="table-wrap" tabindex="0"><table>
   <caption>${caption}</caption>
   <thead><tr><th scope="col">User</th><th scope="col">Phone</th><th scope="col">Created</th><th scope="col">Last sign-in</th></tr></thead>
   <tbody>${list.map((u) => html`<tr>
@@ -225,7 +225,7 @@ ${q === "" ? null : html`<p><a href="${tenantPath(scope, "users")}">Show the mos
 </section>
 
 <h2 id="sessions">Sessions</h2>
-${sessions.length === 0 ? html`<p class="muted">No sessions.</p>` : html`<div class="table-wrap"><table aria-labelledby="sessions">
+${sessions.length === 0 ? html`<p class="muted">No sessions.</p>` : html`<div class="table-wrap" tabindex="0"><table aria-labelledby="sessions">
   <thead><tr><th scope="col">Session</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Expires</th>
     <th scope="col">Client</th><th scope="col">Method</th><th scope="col">Status</th>${canAdmin ? html`<th scope="col"><span class="vh">Actions</span></th>` : null}</tr></thead>
   <tbody>${sessions.map((s) => html`<tr>
@@ -240,7 +240,7 @@ ${canAdmin && active.size > 0 ? html`<form method="post" action="${userPath(scop
   <button type="submit" class="danger">Revoke all ${active.size} active sessions</button></form>` : null}
 
 <h2 id="signins">Recent sign-ins</h2>
-${signIns.length === 0 ? html`<p class="muted">No sign-ins recorded for this user's recent auth requests.</p>` : html`<div class="table-wrap"><table aria-labelledby="signins">
+${signIns.length === 0 ? html`<p class="muted">No sign-ins recorded for this user's recent auth requests.</p>` : html`<div class="table-wrap" tabindex="0"><table aria-labelledby="signins">
   <thead><tr><th scope="col">When</th><th scope="col">Result</th><th scope="col">Auth request</th><th scope="col">Details</th><th scope="col">API caller address</th></tr></thead>
   <tbody>${signIns.map((e) => {
           const ok = e.type === "login.success"
@@ -256,7 +256,7 @@ ${signIns.length === 0 ? html`<p class="muted">No sign-ins recorded for this use
 </table></div>`}
 
 <h2 id="requests">Recent auth requests</h2>
-${requests.length === 0 ? html`<p class="muted">No auth requests for this user's email or phone.</p>` : html`<div class="table-wrap"><table aria-labelledby="requests">
+${requests.length === 0 ? html`<p class="muted">No auth requests for this user's email or phone.</p>` : html`<div class="table-wrap" tabindex="0"><table aria-labelledby="requests">
   <thead><tr><th scope="col">Auth request</th><th scope="col">Created</th><th scope="col">Channel</th><th scope="col">Type</th><th scope="col">To</th><th scope="col">Status</th></tr></thead>
   <tbody>${requests.map((r) => html`<tr>
     <th scope="row">${requestLink(r.id)}</th><td>${when(r.createdAt)}</td><td>${r.channel}</td><td>${r.type}</td><td>${r.identifier}</td><td>${requestStatus(r, now)}</td>

@@ -158,7 +158,7 @@ export const webhookPages = (kit: Kit) =>
 <p>Endpoints of this tenant's ${scope.mode} mode. Each receives the events it subscribes to, signed per
 <a href="https://www.standardwebhooks.com/">Standard Webhooks</a>, retried with backoff for a day.</p>
 <h2>Endpoints</h2>
-${endpoints.length === 0 ? html`<p class="muted">No endpoints yet.</p>` : html`<div class="table-wrap"><table>
+${endpoints.length === 0 ? html`<p class="muted">No endpoints yet.</p>` : html`<div class="table-wrap" tabindex="0"><table>
   <caption>${endpoints.length} endpoint${endpoints.length === 1 ? "" : "s"}</caption>
   <thead><tr><th scope="col">URL</th><th scope="col">Events</th><th scope="col">Status</th><th scope="col">Created</th></tr></thead>
   <tbody>${endpoints.map((e) => html`<tr>
@@ -206,7 +206,7 @@ ${mayChange(ctx) ? html`<form method="post" action="${tenantPath(scope, "webhook
   <button type="submit" class="secondary">Filter</button>
 </form>
 ${Result.isFailure(log) ? html`<p class="error" role="alert">That page of the delivery log no longer exists. <a href="${tenantPath(scope, self)}">Show the newest deliveries</a>.</p>` : null}
-${page.deliveries.length === 0 ? html`<p class="muted">${filter === undefined ? "No deliveries yet." : `No ${filter} deliveries.`}</p>` : html`<div class="table-wrap"><table class="deliveries">
+${page.deliveries.length === 0 ? html`<p class="muted">${filter === undefined ? "No deliveries yet." : `No ${filter} deliveries.`}</p>` : html`<div class="table-wrap" tabindex="0"><table class="deliveries">
   <caption>Deliveries, newest first${filter === undefined ? "" : ` (${filter})`}</caption>
   <thead><tr><th scope="col">Event</th><th scope="col">Status</th><th scope="col">Attempts (status, latency, time)</th><th scope="col">Created</th><th scope="col">Next attempt</th>${admin ? html`<th scope="col">Action</th>` : null}</tr></thead>
   <tbody>${page.deliveries.map((d) => html`<tr id="${d.id}">
