@@ -63,7 +63,9 @@ describe.skipIf(!hasPostgres)("WORKERS=2: worker processes behind one port", () 
     // both served: each read its share of the 51 requests (and their database answers) from its sockets
     workers.forEach((pid, i) => assert.isAbove(bytesRead(pid) - (before[i] ?? 0), 8_000, `worker ${pid} served nothing`))
     assert.isTrue(statuses.every((s) => s === 200 || s === 409), statuses.join(","))
-  })
+    // (up to 20 s for the workers to come up, then 51 requests: more than the default 30 s when the
+    // browser tests share the machine's two cores)
+  }, 60_000)
 
   it("a killed worker is replaced; SIGTERM to the primary and its workers (a process group's signal) drains each and exits 0", async () => {
     const primary = server?.pid ?? -1
