@@ -9,6 +9,7 @@ import { Audit } from "../audit/Audit.ts"
 import { AppConfig, CONSOLE_DEFAULTS } from "../platform/Config.ts"
 import { signinRoutes } from "./Auth.ts"
 import { consoleHeaders, kitFor, type Kit, make as makeKit } from "./Kit.ts"
+import { Operators } from "./Operators.ts"
 import { pages } from "./pages/index.ts"
 
 const ASSETS = new URL("./assets/", import.meta.url)
@@ -53,4 +54,9 @@ export const ConsoleRoutes = Layer.unwrap(Effect.map(AppConfig, (config) =>
       }))
       yield* signinRoutes(core, router)
       for (const add of pages) yield* add(kit)
+      // a newcomer's first start: how to get in
+      const operators = yield* (yield* Operators).list.pipe(Effect.orElseSucceed(() => [null]))
+      if (operators.length === 0) {
+        yield* Effect.logInfo(`operator console: ${core.publicUrl}/console — no operators yet: npx sesame operator add --email you@example.com --role owner`)
+      }
     }))))
