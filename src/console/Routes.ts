@@ -57,6 +57,6 @@ export const ConsoleRoutes = Layer.unwrap(Effect.map(AppConfig, (config) =>
       // a newcomer's first start: how to get in
       const operators = yield* (yield* Operators).list.pipe(Effect.orElseSucceed(() => [null]))
       if (operators.length === 0) {
-        yield* Effect.logInfo(`operator console: ${core.publicUrl}/console — no operators yet: npx sesame operator add --email you@example.com --role owner`)
+        yield* Effect.logInfo(`operator console: ${core.publicUrl}/console — no operators yet: npx sesame operator add --email <your address> --role owner`)
       }
     }))))
