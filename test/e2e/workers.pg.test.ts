@@ -23,11 +23,18 @@ const childrenOf = (pid: number): Array<number> => {
 /** Bytes the process has read so far, sockets included (proc(5), /proc/PID/io rchar). */
 const bytesRead = (pid: number): number => Number(/^rchar:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, "utf8"))?.[1] ?? NaN)
 
+/**
+ * A request that gets no answer within 40 s fails with the server's output (primary and workers): the
+ * test has twice timed out in a loaded CI run and never alone, so a hang must say where it was.
+ */
 const post = (server: ServerProcess, key: string, path: string, body: unknown) =>
   fetch(`${server.url}${path}`, {
     method: "POST",
     headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-    body: JSON.stringify(body)
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(40_000)
+  }).catch((error: unknown) => {
+    throw new Error(`POST ${path} got no answer (${String(error)}); workers ${childrenOf(server.pid).join(", ")}; server output:\n${server.output()}`)
   })
 
 describe.skipIf(!hasPostgres)("WORKERS=2: worker processes behind one port", () => {
