@@ -72,7 +72,7 @@ describe.skipIf(!hasPostgres)("WORKERS=2: worker processes behind one port", () 
     assert.isTrue(statuses.every((s) => s === 200 || s === 409), statuses.join(","))
     // (up to 20 s for the workers to come up, then 51 requests: more than the default 30 s when the
     // browser tests share the machine's two cores)
-  }, 60_000)
+  }, 90_000)
 
   it("a killed worker is replaced; SIGTERM to the primary and its workers (a process group's signal) drains each and exits 0", async () => {
     const primary = server?.pid ?? -1
