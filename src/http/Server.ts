@@ -1,4 +1,4 @@
-import { createServer, type Server, type ServerResponse } from "node:http"
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import { Server as NetServer } from "node:net"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Effect, Layer, References, Tracer } from "effect"
@@ -102,18 +102,35 @@ const drain = (server: Server, inFlight: () => number) =>
     )
   })
 
-/** Serves on `host:port`; the HttpServer stays in the output so the caller can log the bound address. */
+/**
+ * Serves on `host:port`; the HttpServer stays in the output so the caller can log the bound address.
+ *
+ * The port listens (NodeHttpServer.layer) before the app's handler is attached (HttpRouter.serve builds
+ * the routes first, and the console's setup reads the database), and Node answers nothing to a request
+ * no handler takes. A request that arrives in between is therefore held and handed to the handler once
+ * it is attached, never left without an answer: a worker of `WORKERS=n` gets connections from its
+ * siblings' port the moment it listens, and a load balancer may probe a single process that early too.
+ */
 export const serveOn = (port: number, host: string) =>
   Layer.unwrap(Effect.sync(() => {
     const server = createServer()
     // Requests in flight, for the drain: a counter and one shared listener, nothing allocated per request.
     let inFlight = 0
     const done = () => void inFlight--
-    server.on("request", (_, response: ServerResponse) => {
+    let held: Array<readonly [IncomingMessage, ServerResponse]> | undefined = []
+    const count = (request: IncomingMessage, response: ServerResponse) => {
       inFlight++
       response.on("close", done)
+      held?.push([request, response])
+    }
+    server.on("request", count)
+    const release = Effect.sync(() => {
+      const early = held ?? []
+      held = undefined
+      const handlers = server.listeners("request").filter((listener) => listener !== count)
+      for (const [request, response] of early) for (const handler of handlers) handler.call(server, request, response)
     })
-    return Layer.effectDiscard(Effect.addFinalizer(() => drain(server, () => inFlight))).pipe(
+    return Layer.effectDiscard(Effect.andThen(Effect.addFinalizer(() => drain(server, () => inFlight)), release)).pipe(
       Layer.provideMerge(HttpRouter.serve(ApiRoutes, { disableLogger: true, disableListenLog: true })),
       Layer.provideMerge(NodeHttpServer.layer(() => server, { port, host })),
       Layer.provide(tracingOffUnlessConfigured)

@@ -6,9 +6,10 @@
  * shared database is refused at start.
  */
 import { readFileSync } from "node:fs"
+import { request } from "node:http"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import { freshPostgresUrl, hasPostgres } from "../support/Db.ts"
-import { cli, type CreatedTenant, eventually, parseTenant, runCli, type ServerProcess, startServer } from "../support/Processes.ts"
+import { cli, type CreatedTenant, eventually, parseTenant, runCli, type ServerProcess, sleep, spawnServer, startServer } from "../support/Processes.ts"
 import { alive } from "../support/Remote.ts"
 
 /** The pids of `pid`'s child processes (Linux /proc). */
@@ -24,8 +25,10 @@ const childrenOf = (pid: number): Array<number> => {
 const bytesRead = (pid: number): number => Number(/^rchar:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, "utf8"))?.[1] ?? NaN)
 
 /**
- * A request that gets no answer within 40 s fails with the server's output (primary and workers): the
- * test has twice timed out in a loaded CI run and never alone, so a hang must say where it was.
+ * A request that gets no answer within 40 s fails with the server's output (primary and workers), so a
+ * hang says where it was. (One did: a worker handed a connection between its listen and its routes
+ * left the request unanswered; http/Server.ts now holds such a request, and the startup test below
+ * keeps it so.)
  */
 const post = (server: ServerProcess, key: string, path: string, body: unknown) =>
   fetch(`${server.url}${path}`, {
@@ -97,6 +100,42 @@ describe.skipIf(!hasPostgres)("WORKERS=2: worker processes behind one port", () 
     assert.strictEqual(output.match(/stopped in \d+ ms/g)?.length, 2, output)
     assert.notInclude(output, "exiting now")
   })
+
+  it("while the workers start, every request that reaches the port is answered (none arrives before a worker's routes)", async () => {
+    // A worker is handed connections the moment it listens, and its routes are attached only after
+    // that (http/Server.ts): a request in between used to get no answer at all. Probe from before the
+    // first listen until both workers answer, a new connection every few ms.
+    const starting = await spawnServer({ DATABASE_URL: database!.url, WORKERS: "2" })
+    const probe = (): Promise<number | "refused"> =>
+      new Promise((resolve, reject) => {
+        const req = request(`${starting.url}/readyz`, { agent: false }, (res) => {
+          res.resume()
+          res.on("end", () => resolve(res.statusCode ?? 0))
+        })
+        req.setTimeout(15_000, () => req.destroy(new Error(`no answer in 15 s; server output:\n${starting.output()}`)))
+        req.on("error", (error: NodeJS.ErrnoException) => error.code === "ECONNREFUSED" ? resolve("refused") : reject(error))
+        req.end()
+      })
+    try {
+      const probes: Array<Promise<number | "refused">> = []
+      const deadline = Date.now() + 60_000
+      while ((starting.output().match(/Sesame listening/g)?.length ?? 0) < 2 && Date.now() < deadline) {
+        probes.push(probe())
+        await sleep(2)
+      }
+      // and a moment more, so the second worker to listen takes some of them too
+      for (let i = 0; i < 50; i++) {
+        probes.push(probe())
+        await sleep(2)
+      }
+      const answers = await Promise.all(probes)
+      const answered = answers.filter((a) => a !== "refused")
+      assert.isAbove(answered.length, 50, starting.output())
+      assert.isTrue(answered.every((a) => a === 200), answered.join(","))
+    } finally {
+      await starting.stop()
+    }
+  }, 120_000)
 
   it("WORKERS without DATABASE_URL is refused at start", async () => {
     const result = await runCli(["serve"], { WORKERS: "2", SESAME_DATA_DIR: "/tmp/sesame-workers-refused" }, 30_000)
