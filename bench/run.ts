@@ -269,7 +269,8 @@ const start = async (name: string, db: string, args: ReadonlyArray<string>, extr
     if (exited !== undefined) throw new Error(`${name} ${exited} before ready:\n${output.join("\n")}`)
     if (performance.now() - t0 > 60_000) throw new Error(`${name} not ready after 60 s:\n${output.join("\n")}`)
     try {
-      const res = await fetch(`${base}/readyz`)
+      // a deadline on each poll: a server that leaves one request unanswered must not stall the run
+      const res = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(2000) })
       await res.arrayBuffer()
       if (res.status === 200) break
     } catch {
