@@ -126,6 +126,8 @@ describe.skipIf(!hasPostgres)("WORKERS=2: worker processes behind one port", () 
         probes.push(probe())
         await sleep(2)
       }
+      // every process listened (not the deadline): the probes above spanned each one's start
+      assert.strictEqual(starting.output().match(/Sesame listening/g)?.length, workers, starting.output())
       for (let i = 0; i < 50; i++) {
         probes.push(probe())
         await sleep(2)
